@@ -1,0 +1,1 @@
+"""Django database backend for PhantomDB: ``ENGINE: "phantomdb_django"``."""

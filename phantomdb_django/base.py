@@ -1,0 +1,201 @@
+"""The PhantomDB database wrapper: settings, connections, transactions.
+
+PhantomDB speaks SQLite-compatible SQL over REST, so the wrapper subclasses
+Django's sqlite3 one and replaces what touches the connection: it connects
+with the ``phantomdb`` client, runs transactions on the server, and leaves
+SQL generation (operators, data types) to the dialect.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ImproperlyConfigured
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.backends.sqlite3 import base as sqlite3_base
+from django.db.backends.sqlite3.schema import DatabaseSchemaEditor
+from django.utils.asyncio import async_unsafe
+
+import phantomdb as Database
+
+from .client import DatabaseClient
+from .creation import DatabaseCreation
+from .cursor import PhantomDBCursor
+from .embedded import embedded_server_url
+from .features import DatabaseFeatures
+from .introspection import DatabaseIntrospection
+from .operations import DatabaseOperations
+
+# OPTIONS keys passed to phantomdb.connect(), with their meaning for the docs.
+CONNECTION_OPTIONS = frozenset(
+    {"token", "timeout", "connect_timeout", "verify", "cert", "pool_size", "retries"}
+)
+BACKEND_OPTIONS = frozenset({"data_dir", "CACHE", "TELEMETRY"})
+
+
+def varchar_type(data: dict[str, Any]) -> str:
+    """CharField without max_length is an unbounded VARCHAR."""
+    if data["max_length"] is None:
+        return "VARCHAR"
+    return "VARCHAR(%(max_length)s)" % data
+
+
+def server_url(settings_dict: dict[str, Any]) -> str:
+    """``HOST`` as the server URL; empty means the embedded PhantomDB Lite."""
+    host = settings_dict.get("HOST") or ""
+    if not host:
+        return embedded_server_url(settings_dict.get("OPTIONS", {}).get("data_dir"))
+    if "://" not in host:
+        port = settings_dict.get("PORT")
+        host = f"http://{host}" + (f":{port}" if port else "")
+    return host.rstrip("/")
+
+
+class DatabaseWrapper(sqlite3_base.DatabaseWrapper):
+    # The SQL dialect is SQLite's: Django's as_sqlite() expressions and
+    # vendor checks must apply. display_name tells users what they run on.
+    vendor = "sqlite"
+    display_name = "PhantomDB"
+
+    data_types = {
+        "AutoField": "INTEGER",
+        "BigAutoField": "BIGINT",
+        "BinaryField": "BLOB",
+        "BooleanField": "BOOLEAN",
+        "CharField": varchar_type,
+        "DateField": "DATE",
+        "DateTimeField": "TIMESTAMP",
+        "DecimalField": "DECIMAL(%(max_digits)s, %(decimal_places)s)",
+        "DurationField": "BIGINT",
+        "FileField": "VARCHAR(%(max_length)s)",
+        "FilePathField": "VARCHAR(%(max_length)s)",
+        "FloatField": "DOUBLE",
+        "IntegerField": "INTEGER",
+        "BigIntegerField": "BIGINT",
+        "IPAddressField": "VARCHAR(15)",
+        "GenericIPAddressField": "VARCHAR(39)",
+        "JSONField": "JSON",
+        "OneToOneField": "INTEGER",
+        "PositiveBigIntegerField": "BIGINT",
+        "PositiveIntegerField": "INTEGER",
+        "PositiveSmallIntegerField": "SMALLINT",
+        "SlugField": "VARCHAR(%(max_length)s)",
+        "SmallAutoField": "SMALLINT",
+        "SmallIntegerField": "SMALLINT",
+        "TextField": "TEXT",
+        "TimeField": "TIME",
+        "UUIDField": "VARCHAR(32)",
+    }
+    # LIKE is case-sensitive in PhantomDB; case-insensitive lookups compare
+    # CASEFOLD() of both sides (DatabaseOperations.lookup_cast folds the left).
+    operators = {
+        **sqlite3_base.DatabaseWrapper.operators,
+        "iexact": "LIKE CASEFOLD(%s) ESCAPE '\\'",
+        "icontains": "LIKE CASEFOLD(%s) ESCAPE '\\'",
+        "istartswith": "LIKE CASEFOLD(%s) ESCAPE '\\'",
+        "iendswith": "LIKE CASEFOLD(%s) ESCAPE '\\'",
+    }
+    pattern_ops = {
+        **sqlite3_base.DatabaseWrapper.pattern_ops,
+        "icontains": r"LIKE '%%' || CASEFOLD({}) || '%%' ESCAPE '\'",
+        "istartswith": r"LIKE CASEFOLD({}) || '%%' ESCAPE '\'",
+        "iendswith": r"LIKE '%%' || CASEFOLD({}) ESCAPE '\'",
+    }
+
+    Database = Database
+    # PhantomDB's DDL is SQLite's with PhantomDB type names (the server maps them
+    # onto SQLite storage), so the sqlite3 schema editor applies, table remakes
+    # included, inside one server-side transaction with foreign keys off.
+    SchemaEditorClass = DatabaseSchemaEditor
+    client_class = DatabaseClient
+    creation_class = DatabaseCreation
+    features_class = DatabaseFeatures
+    introspection_class = DatabaseIntrospection
+    ops_class = DatabaseOperations
+
+    def get_connection_params(self) -> dict[str, Any]:
+        settings_dict = self.settings_dict
+        if not settings_dict["NAME"]:
+            raise ImproperlyConfigured(
+                "settings.DATABASES is improperly configured. Please supply the NAME value "
+                "(the PhantomDB database name)."
+            )
+        options = dict(settings_dict["OPTIONS"])
+        unknown = set(options) - CONNECTION_OPTIONS - BACKEND_OPTIONS
+        if unknown:
+            raise ImproperlyConfigured(
+                f"Unknown PhantomDB OPTIONS {sorted(unknown)} in DATABASES[{self.alias!r}]; "
+                f"known: {sorted(CONNECTION_OPTIONS | BACKEND_OPTIONS)}."
+            )
+        params = {key: value for key, value in options.items() if key in CONNECTION_OPTIONS}
+        params["url"] = server_url(settings_dict)
+        params["database"] = settings_dict["NAME"]
+        params["user"] = settings_dict["USER"] or None
+        params["password"] = settings_dict["PASSWORD"] or None
+        self.embedded = not settings_dict["HOST"]
+        return params
+
+    def get_database_version(self) -> tuple[int, ...]:
+        with self.temporary_connection():
+            version = self.connection.client.health_check().get("version", "1")
+        return tuple(int(part) for part in version.split(".") if part.isdigit())
+
+    @async_unsafe
+    def get_new_connection(self, conn_params: dict[str, Any]) -> Database.Connection:
+        connection = Database.connect(**conn_params)
+        if self.embedded:
+            connection.client.ensure_database(connection.database)
+        return connection
+
+    def init_connection_state(self) -> None:
+        # No version round trip per connection: the REST API version is checked
+        # when a call fails, and the sqlite3 backend's PRAGMAs live on the server.
+        pass
+
+    def create_cursor(self, name: str | None = None) -> PhantomDBCursor:
+        return PhantomDBCursor(self.connection)
+
+    @async_unsafe
+    def close(self) -> None:
+        self.validate_thread_sharing()
+        BaseDatabaseWrapper.close(self)
+
+    def _savepoint_allowed(self) -> bool:
+        return BaseDatabaseWrapper._savepoint_allowed(self)
+
+    def _set_autocommit(self, autocommit: bool) -> None:
+        with self.wrap_database_errors:
+            self.connection.autocommit = autocommit
+
+    def _savepoint(self, sid: str) -> None:
+        with self.wrap_database_errors:
+            self.connection.client.savepoint(self.connection.ensure_transaction(), sid)
+
+    def _savepoint_rollback(self, sid: str) -> None:
+        with self.wrap_database_errors:
+            self.connection.client.rollback_to_savepoint(self.connection.ensure_transaction(), sid)
+
+    def _savepoint_commit(self, sid: str) -> None:
+        with self.wrap_database_errors:
+            self.connection.client.release_savepoint(self.connection.ensure_transaction(), sid)
+
+    def disable_constraint_checking(self) -> bool:
+        # Foreign keys can only be switched off for a whole transaction, before it
+        # begins (SQLite ignores the PRAGMA inside one), as the sqlite3 backend says.
+        if self.connection.transaction_id is not None:
+            return False
+        self.connection.foreign_keys = False
+        return True
+
+    def enable_constraint_checking(self) -> None:
+        self.connection.foreign_keys = True
+
+    def is_usable(self) -> bool:
+        try:
+            self.connection.client.health_check()
+        except Database.Error:
+            return False
+        return True
+
+    def is_in_memory_db(self) -> bool:
+        return False

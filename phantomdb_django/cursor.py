@@ -1,0 +1,95 @@
+"""PhantomDBCursor: runs each Call as its REST call.
+
+A statement the compiler translated arrives as ``TranslatedSQL`` carrying its
+Call; anything else (raw SQL, DDL, ``connection.cursor()``) is a query call.
+The cursor turns the Call and the statement's parameters into one client
+request and keeps the result for Django's fetches.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from phantomdb.client import Result
+from phantomdb.dbapi import Cursor
+
+from .calls import DELETE, INSERT, SELECT, UPDATE, Call, query_call, to_qmark
+
+logger = logging.getLogger("phantomdb_django")
+
+
+class PhantomDBCursor(Cursor):
+    """A PEP 249 cursor that speaks Django's ``%s`` paramstyle and table calls."""
+
+    def execute(self, sql: str, params: Sequence[Any] | None = None) -> PhantomDBCursor:
+        self._check_open()
+        self._reset()
+        call = getattr(sql, "call", None) or query_call(sql)
+        if not logger.isEnabledFor(logging.DEBUG):
+            self._store(self.run(call, params or ()))
+            return self
+        started = time.perf_counter()
+        try:
+            self._store(self.run(call, params or ()))
+        finally:
+            # The statement's shape only: parameter values are never logged.
+            logger.debug(
+                "%s %s in %.2f ms: %s", call.operation, call.table or call.statement,
+                (time.perf_counter() - started) * 1000, call.sql,
+            )
+        return self
+
+    def executemany(self, sql: str, param_list: Iterable[Sequence[Any]]) -> PhantomDBCursor:
+        self._check_open()
+        self._reset()
+        connection = self.connection
+        result = connection.client.execute_batch(
+            connection.database, to_qmark(sql), list(param_list), connection.ensure_transaction()
+        )
+        self.rowcount = result.rowcount
+        self.lastrowid = result.lastrowid
+        return self
+
+    def run(self, call: Call, params: Sequence[Any]) -> Result:
+        """Send one Call: the table call it names, or the SQL as a query."""
+        connection = self.connection
+        client = connection.client
+        database = connection.database
+        transaction = connection.ensure_transaction()
+        operation = call.operation
+        if operation == SELECT:
+            return client.select(
+                database, call.table, call.columns, call.condition, params,
+                call.order_by, call.limit, call.offset, transaction,
+            )
+        if operation == INSERT:
+            width = len(call.columns)
+            columns = call.columns
+            rows = [dict(zip(columns, params[i : i + width])) for i in range(0, len(params), width)]
+            return client.insert(database, call.table, rows, call.returning, transaction)
+        if operation == UPDATE:
+            data, expressions, expression_params, position = {}, {}, [], 0
+            for assignment in call.assignments:
+                values = params[position : position + assignment.param_count]
+                position += assignment.param_count
+                if assignment.expression is None:
+                    data[assignment.column] = values[0]
+                else:
+                    expressions[assignment.column] = assignment.expression
+                    expression_params.extend(values)
+            rowcount = client.update(
+                database, call.table, data, call.condition,
+                [*expression_params, *params[position:]], expressions, transaction,
+            )
+            return Result(columns=[], types=[], rows=[], rowcount=rowcount, lastrowid=None)
+        if operation == DELETE:
+            rowcount = client.delete(
+                database, call.table, call.condition, params, call.condition is None, transaction
+            )
+            return Result(columns=[], types=[], rows=[], rowcount=rowcount, lastrowid=None)
+        sql = to_qmark(call.sql) if params else call.sql
+        return client.execute_query(database, sql, params, transaction)
+

@@ -1,0 +1,29 @@
+"""The embedded default: PhantomDB Lite in this process when ``HOST`` is empty.
+
+One server per data directory per process, started on first use on
+127.0.0.1 with an ephemeral port, so ``migrate`` and ``runserver`` work with
+nothing else installed.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from phantomdb.server.embedded import EmbeddedServer, start_embedded
+
+DEFAULT_DATA_DIR = "phantomdb-data"
+
+_servers: dict[Path, EmbeddedServer] = {}
+_lock = threading.Lock()
+
+
+def embedded_server_url(data_dir: str | Path | None) -> str:
+    """The URL of the embedded PhantomDB Lite for ``data_dir``, starting it if needed."""
+    path = Path(data_dir or DEFAULT_DATA_DIR).resolve()
+    with _lock:
+        server = _servers.get(path)
+        if server is None:
+            path.mkdir(parents=True, exist_ok=True)
+            server = _servers[path] = start_embedded(path)
+        return server.url

@@ -1,0 +1,54 @@
+"""What PhantomDB can do, as Django asks it.
+
+PhantomDB speaks SQLite-compatible SQL, so the sqlite3 backend's features are
+the starting point; what differs is the transport (REST, transactions held on
+the server) and the PhantomDB function library (LIKE that is right for case).
+"""
+
+from django.db.backends.sqlite3 import features as sqlite3_features
+from django.utils.functional import cached_property
+
+
+class DatabaseFeatures(sqlite3_features.DatabaseFeatures):
+    minimum_database_version = (1,)
+    # Transactions live on the server: Django turns autocommit off and the
+    # client begins a PhantomDB transaction lazily at the first statement.
+    autocommits_when_autocommit_is_off = False
+    # SQLite's limit on bound variables (32766 since 3.32) applies server-side.
+    max_query_params = 32766
+    can_alter_table_drop_column = True
+    can_return_columns_from_insert = True
+    can_return_rows_from_bulk_insert = True
+    supports_json_field = True
+    can_introspect_json_field = True
+    has_json_object_function = True
+    # LIKE is case-sensitive in the PhantomDB dialect; i-lookups use CASEFOLD().
+    has_case_insensitive_like = False
+    # A PhantomDB transaction holds the database's write lock from its start,
+    # which is what SELECT ... FOR UPDATE promises, so the clause is dropped.
+    has_select_for_update = False
+    test_db_allows_multiple_connections = True
+    can_clone_databases = False
+
+    django_test_expected_failures = set()
+
+    @cached_property
+    def django_test_skips(self) -> dict[str, set[str]]:
+        return {
+            "PhantomDB stores values rounded to 15 significant digits.": {
+                "model_fields.test_decimalfield.DecimalFieldTests.test_fetch_from_db_without_float_rounding",
+            },
+            "The tests of the sqlite3 driver itself do not apply to a REST connection.": {
+                "backends.sqlite",
+            },
+        }
+
+    @cached_property
+    def introspected_field_types(self) -> dict[str, str]:
+        return {
+            **super().introspected_field_types,
+            "BigAutoField": "AutoField",
+            "DurationField": "BigIntegerField",
+            "GenericIPAddressField": "CharField",
+            "SmallAutoField": "AutoField",
+        }

@@ -1,0 +1,75 @@
+"""Shared fixtures: real PhantomDB Lite processes over HTTP."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+READY_PREFIX = "PhantomDB Lite listening on "
+
+
+@dataclass
+class ServerProcess:
+    """A PhantomDB Lite server running in its own process."""
+
+    url: str
+    data_dir: Path
+    process: subprocess.Popen
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def start_server(data_dir: Path, *extra_args: str, env: dict[str, str] | None = None) -> ServerProcess:
+    """Start ``python -m phantomdb.server`` on an ephemeral port and wait until it serves."""
+    command = [
+        sys.executable, "-m", "phantomdb.server",
+        "--host", "127.0.0.1", "--port", "0", "--data-dir", str(data_dir), *extra_args,
+    ]
+    process = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **(env or {})},
+    )
+    assert process.stdout is not None
+    for line in process.stdout:
+        if line.startswith(READY_PREFIX):
+            return ServerProcess(line[len(READY_PREFIX):].strip(), data_dir, process)
+    process.wait(timeout=10)
+    raise RuntimeError(f"PhantomDB Lite exited with {process.returncode} before it was ready")
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """One PhantomDB Lite process without authentication, shared by the session."""
+    process = start_server(tmp_path_factory.mktemp("phantomdb-data"), "--transaction-timeout", "3")
+    yield process
+    process.stop()
+
+
+@pytest.fixture(scope="session")
+def server_url(server: ServerProcess) -> str:
+    return server.url
+
+
+_database_numbers = itertools.count()
+
+
+@pytest.fixture
+def database_name(request: pytest.FixtureRequest) -> str:
+    """A database name unique to this test (not created)."""
+    return re.sub(r"[^A-Za-z0-9_]", "_", f"t{next(_database_numbers)}_{request.node.name[:40]}")

@@ -1,0 +1,144 @@
+"""Run Django's own test suite against phantomdb_django and print the counts.
+
+Downloads the source distribution of the installed Django (once, into
+``.django-src/``), starts a PhantomDB Lite process, and runs
+``tests/runtests.py`` with ``settings_phantomdb`` on the issue's app list:
+
+    python tests/django_suite/run.py [--backend sqlite3] [app ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import django
+
+ROOT = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
+CACHE = ROOT / ".django-src"
+
+sys.path.insert(0, str(ROOT / "tests"))
+from conftest import start_server  # noqa: E402
+
+APPS = (
+    "queries or_lookups xor_lookups null_queries custom_lookups raw_query distinct_on_fields ordering "
+    "expressions expressions_window aggregation aggregation_regress annotations basic update "
+    "update_only_fields delete bulk_create many_to_one many_to_many one_to_one m2m_regress "
+    "select_related generic_relations model_inheritance custom_pk composite_pk transactions "
+    "select_for_update migrations backends introspection indexes model_fields datetimes dates "
+    "field_defaults fixtures fixtures_regress"
+).split()
+
+_RAN = re.compile(r"^Ran (\d+) tests? in ([\d.]+)s", re.MULTILINE)
+_COUNTS = re.compile(r"(failures|errors|skipped|expected failures|unexpected successes)=(\d+)")
+
+
+@dataclass
+class SuiteResult:
+    ran: int
+    failures: int
+    errors: int
+    skipped: int
+    expected_failures: int
+    unexpected_successes: int
+    seconds: float
+
+    @property
+    def passed(self) -> int:
+        return self.ran - self.failures - self.errors - self.skipped - self.expected_failures
+
+    def summary(self) -> str:
+        return (
+            f"ran {self.ran}: passed {self.passed}, failed {self.failures}, errors {self.errors}, "
+            f"skipped {self.skipped}, expected failures {self.expected_failures}, "
+            f"unexpected successes {self.unexpected_successes} in {self.seconds:.0f} s"
+        )
+
+
+def django_source() -> Path:
+    """The ``tests`` directory of the installed Django's source distribution."""
+    version = django.get_version()
+    target = CACHE / f"Django-{version}"
+    if not (target / "tests" / "runtests.py").exists():
+        CACHE.mkdir(exist_ok=True)
+        with tempfile.TemporaryDirectory() as download:
+            subprocess.run(
+                [sys.executable, "-m", "pip", "download", "--quiet", "--no-binary", ":all:", "--no-deps",
+                 f"django=={version}", "-d", download],
+                check=True,
+            )
+            (archive,) = Path(download).glob("*.tar.gz")
+            with tarfile.open(archive) as tar:
+                tar.extractall(CACHE, filter="data")
+        extracted = next(CACHE.glob(f"[Dd]jango-{version}"))
+        if extracted != target:
+            extracted.rename(target)
+    return target / "tests"
+
+
+def parse(output: str, seconds: float) -> SuiteResult:
+    ran = _RAN.findall(output)
+    if not ran:
+        raise RuntimeError("runtests.py printed no 'Ran N tests' line:\n" + output[-3000:])
+    counts = {name: int(value) for name, value in _COUNTS.findall(output.rsplit("\nRan ", 1)[-1])}
+    return SuiteResult(
+        ran=int(ran[-1][0]),
+        failures=counts.get("failures", 0),
+        errors=counts.get("errors", 0),
+        skipped=counts.get("skipped", 0),
+        expected_failures=counts.get("expected failures", 0),
+        unexpected_successes=counts.get("unexpected successes", 0),
+        seconds=seconds,
+    )
+
+
+def run_suite(apps: list[str], backend: str = "phantomdb", verbosity: int = 1) -> tuple[SuiteResult, str]:
+    tests_dir = django_source()
+    python_path = os.pathsep.join([str(HERE), str(ROOT), os.environ.get("PYTHONPATH", "")])
+    env = {**os.environ, "PYTHONPATH": python_path}
+    server = None
+    if backend == "phantomdb":
+        data_dir = Path(tempfile.mkdtemp(prefix="phantomdb-django-suite-"))
+        server = start_server(data_dir, "--durability", "off", "--transaction-timeout", "600")
+        env["PHANTOMDB_URL"] = server.url
+    command = [sys.executable, "runtests.py", f"--settings=settings_{backend}", "--noinput",
+               "--parallel=1", f"-v{verbosity}", *apps]
+    started = time.monotonic()
+    try:
+        completed = subprocess.run(command, cwd=tests_dir, env=env, capture_output=True, text=True)
+    finally:
+        if server is not None:
+            server.stop()
+    output = completed.stdout + completed.stderr
+    return parse(output, time.monotonic() - started), output
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("apps", nargs="*", default=APPS)
+    parser.add_argument("--backend", choices=["phantomdb", "sqlite3"], default="phantomdb")
+    parser.add_argument("--output", type=Path, help="write runtests.py's full output here")
+    parser.add_argument("--json", type=Path, help="write the counts here as JSON")
+    arguments = parser.parse_args()
+    result, output = run_suite(arguments.apps, arguments.backend)
+    if arguments.output:
+        arguments.output.write_text(output)
+    if arguments.json:
+        arguments.json.write_text(json.dumps({**asdict(result), "passed": result.passed}))
+    print(output[-20000:] if arguments.output is None else "")
+    print(f"Django {django.get_version()} suite on {arguments.backend}: {result.summary()}")
+    return 0 if result.failures == result.errors == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
