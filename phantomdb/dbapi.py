@@ -1,0 +1,362 @@
+"""PEP 249 (DB-API 2.0) over the PhantomDB REST client.
+
+A ``Connection`` is one database of one server plus, when autocommit is off,
+the server-side transaction its statements run in: it begins lazily at the
+first statement (``POST /transactions``) so that a connection that only
+connects costs no round trip, and ``commit()`` / ``rollback()`` end it.
+Every ``Cursor.execute`` is one ``POST /query``; ``executemany`` is one batch.
+"""
+
+from __future__ import annotations
+
+import datetime
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
+
+from phantomdb import errors
+from phantomdb.client import PhantomDB, Result
+from phantomdb.errors import InterfaceError, OperationalError, ProgrammingError
+
+__all__ = [
+    "BINARY",
+    "DATETIME",
+    "NUMBER",
+    "ROWID",
+    "STRING",
+    "Binary",
+    "Connection",
+    "Cursor",
+    "Date",
+    "DateFromTicks",
+    "Time",
+    "TimeFromTicks",
+    "Timestamp",
+    "TimestampFromTicks",
+    "apilevel",
+    "connect",
+    "paramstyle",
+    "threadsafety",
+]
+
+apilevel = "2.0"
+# Threads may share the module, not connections: a connection holds one transaction.
+threadsafety = 1
+paramstyle = "qmark"
+
+
+class DBAPITypeObject:
+    """Equal to every type name of its group (PEP 249 type objects).
+
+    PhantomDB Lite reports storage classes (``integer``, ``real``, ``text``,
+    ``blob``); other servers may report declared types such as ``VARCHAR(20)``.
+    """
+
+    def __init__(self, name: str, *type_names: str):
+        self.name = name
+        self.type_names = frozenset(type_names)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, DBAPITypeObject):
+            return self is other
+        if isinstance(other, str):
+            return other.split("(", 1)[0].strip().lower() in self.type_names
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self.name)
+
+    def __repr__(self) -> str:
+        return f"<DBAPITypeObject {self.name}>"
+
+
+STRING = DBAPITypeObject("STRING", "text", "varchar", "char", "character", "string", "clob", "json")
+BINARY = DBAPITypeObject("BINARY", "blob", "binary", "varbinary", "bytea", "bytes")
+NUMBER = DBAPITypeObject(
+    "NUMBER", "integer", "int", "bigint", "smallint", "tinyint", "real", "double", "float",
+    "numeric", "decimal", "boolean",
+)
+DATETIME = DBAPITypeObject("DATETIME", "date", "time", "timestamp", "datetime", "duration")
+ROWID = DBAPITypeObject("ROWID", "rowid")
+
+Date = datetime.date
+Time = datetime.time
+Timestamp = datetime.datetime
+Binary = bytes
+
+
+def DateFromTicks(ticks: float) -> datetime.date:
+    return Date(*time.localtime(ticks)[:3])
+
+
+def TimeFromTicks(ticks: float) -> datetime.time:
+    return Time(*time.localtime(ticks)[3:6])
+
+
+def TimestampFromTicks(ticks: float) -> datetime.datetime:
+    return Timestamp(*time.localtime(ticks)[:6])
+
+
+def connect(
+    url: str,
+    database: str,
+    *,
+    user: str | None = None,
+    password: str | None = None,
+    token: str | None = None,
+    autocommit: bool = False,
+    **options: Any,
+) -> Connection:
+    """Open a Connection to ``database`` on the server at ``url``.
+
+    ``options`` go to ``PhantomDB`` (timeout, connect_timeout, verify, cert,
+    pool_size, retries, headers_hook). Nothing is sent until the first call.
+    """
+    client = PhantomDB(url, user=user, password=password, token=token, **options)
+    return Connection(client, database, autocommit=autocommit, owns_client=True)
+
+
+class Connection:
+    """One database of one PhantomDB server, with its open transaction if any."""
+
+    Warning = errors.Warning
+    Error = errors.Error
+    InterfaceError = errors.InterfaceError
+    DatabaseError = errors.DatabaseError
+    DataError = errors.DataError
+    OperationalError = errors.OperationalError
+    IntegrityError = errors.IntegrityError
+    InternalError = errors.InternalError
+    ProgrammingError = errors.ProgrammingError
+    NotSupportedError = errors.NotSupportedError
+
+    def __init__(
+        self, client: PhantomDB, database: str, *, autocommit: bool = False, owns_client: bool = True
+    ):
+        self.client = client
+        self.database = database
+        self._autocommit = autocommit
+        self._owns_client = owns_client
+        self._transaction: str | None = None
+        self._closed = False
+        # Whether transactions begun from now on enforce foreign keys.
+        self.foreign_keys = True
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else f"transaction={self._transaction}"
+        return f"<phantomdb.Connection {self.client.url} database={self.database!r} {state}>"
+
+    def __enter__(self) -> Connection:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, *exc_info: object) -> None:
+        """Commit on success, roll back on an exception, then close (as psycopg does)."""
+        if self._closed:
+            return
+        try:
+            if exc_type is None:
+                self.commit()
+            else:
+                self.rollback()
+        finally:
+            self.close()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise InterfaceError("The PhantomDB connection is closed")
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    @property
+    def transaction_id(self) -> str | None:
+        """The id of the open server-side transaction, or None."""
+        return self._transaction
+
+    @property
+    def autocommit(self) -> bool:
+        """When True each statement commits on its own; turning it on commits an open transaction."""
+        return self._autocommit
+
+    @autocommit.setter
+    def autocommit(self, value: bool) -> None:
+        self._check_open()
+        value = bool(value)
+        if value and self._transaction is not None:
+            self.commit()
+        self._autocommit = value
+
+    def ensure_transaction(self) -> str | None:
+        """The transaction the next statement runs in: None in autocommit, else the
+        open one, begun now if there is none. Cursors call it; so may direct client calls."""
+        self._check_open()
+        if self._autocommit:
+            return None
+        if self._transaction is None:
+            self._transaction = self.client.begin_transaction(self.database, foreign_keys=self.foreign_keys)
+        return self._transaction
+
+    def commit(self) -> None:
+        """Commit the open transaction; nothing to do when none is open."""
+        self._check_open()
+        transaction, self._transaction = self._transaction, None
+        if transaction is not None:
+            self.client.commit_transaction(transaction)
+
+    def rollback(self) -> None:
+        """Roll back the open transaction; one the server already expired counts as rolled back."""
+        self._check_open()
+        transaction, self._transaction = self._transaction, None
+        if transaction is not None:
+            try:
+                self.client.rollback_transaction(transaction)
+            except OperationalError as exc:
+                if exc.code not in ("transaction_expired", "transaction_not_found"):
+                    raise
+
+    def close(self) -> None:
+        """Roll back an open transaction (PEP 249) and close; closing twice is harmless."""
+        if self._closed:
+            return
+        try:
+            if self._transaction is not None:
+                self.rollback()
+        except errors.PhantomDBError:
+            pass  # the server is gone or dropped it: the transaction ends either way
+        finally:
+            self._closed = True
+            self._transaction = None
+            if self._owns_client:
+                self.client.close()
+
+    def cursor(self) -> Cursor:
+        self._check_open()
+        return Cursor(self)
+
+
+class Cursor:
+    """Runs statements on its connection and holds the rows of the last one."""
+
+    def __init__(self, connection: Connection):
+        self.connection = connection
+        self.arraysize = 1
+        self._closed = False
+        self._result: Result | None = None
+        self._position = 0
+        self._description: list[tuple[Any, ...]] | None = None
+        self.rowcount = -1
+        self.lastrowid: int | None = None
+
+    def __enter__(self) -> Cursor:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __iter__(self) -> Iterator[tuple[Any, ...]]:
+        return self
+
+    def __next__(self) -> tuple[Any, ...]:
+        row = self.fetchone()
+        if row is None:
+            raise StopIteration
+        return row
+
+    @property
+    def description(self) -> list[tuple[Any, ...]] | None:
+        """(name, type_code, None x 5) per column of the last statement; None if it returned none."""
+        return self._description
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise InterfaceError("The PhantomDB cursor is closed")
+        self.connection._check_open()
+
+    def _reset(self) -> None:
+        self._result = None
+        self._position = 0
+        self._description = None
+        self.rowcount = -1
+        self.lastrowid = None
+
+    def _store(self, result: Result) -> None:
+        self.rowcount = result.rowcount
+        self.lastrowid = result.lastrowid
+        if result.columns:
+            types = result.types
+            self._description = [
+                (name, types[i] if i < len(types) else None, None, None, None, None, None)
+                for i, name in enumerate(result.columns)
+            ]
+            self._result = result
+
+    @staticmethod
+    def _check_params(params: Any) -> None:
+        if isinstance(params, Mapping | str | bytes):
+            raise ProgrammingError(
+                "PhantomDB takes qmark parameters: pass a sequence of values for the '?' placeholders"
+            )
+
+    def execute(self, operation: str, parameters: Sequence[Any] | None = None) -> Cursor:
+        """Run one statement (``?`` placeholders) as one ``POST /query``."""
+        self._check_open()
+        if parameters is not None:
+            self._check_params(parameters)
+        self._reset()
+        connection = self.connection
+        transaction = connection.ensure_transaction()
+        result = connection.client.execute_query(connection.database, operation, parameters, transaction)
+        self._store(result)
+        return self
+
+    def executemany(self, operation: str, seq_of_parameters: Iterable[Sequence[Any]]) -> Cursor:
+        """Run one statement per parameter list, all in ONE batch call; rowcount is the total."""
+        self._check_open()
+        param_lists = list(seq_of_parameters)
+        for params in param_lists:
+            self._check_params(params)
+        self._reset()
+        connection = self.connection
+        transaction = connection.ensure_transaction()
+        result = connection.client.execute_batch(connection.database, operation, param_lists, transaction)
+        self.rowcount = result.rowcount
+        self.lastrowid = result.lastrowid
+        return self
+
+    def _rows(self) -> list[tuple[Any, ...]]:
+        self._check_open()
+        if self._result is None:
+            raise ProgrammingError("No results to fetch: the last statement returned no rows")
+        return self._result.rows
+
+    def fetchone(self) -> tuple[Any, ...] | None:
+        rows = self._rows()
+        if self._position >= len(rows):
+            return None
+        self._position += 1
+        return rows[self._position - 1]
+
+    def fetchmany(self, size: int | None = None) -> list[tuple[Any, ...]]:
+        rows = self._rows()
+        end = self._position + (self.arraysize if size is None else size)
+        chunk = rows[self._position:end]
+        self._position += len(chunk)
+        return chunk
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        rows = self._rows()
+        chunk = rows[self._position:] if self._position else rows
+        self._position = len(rows)
+        return chunk
+
+    def close(self) -> None:
+        """Forget the rows; using the cursor afterwards raises InterfaceError."""
+        self._closed = True
+        self._result = None
+
+    def setinputsizes(self, sizes: Any) -> None:
+        """No-op: PhantomDB needs no input sizes."""
+
+    def setoutputsize(self, size: Any, column: int | None = None) -> None:
+        """No-op: results arrive whole."""
