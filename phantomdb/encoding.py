@@ -47,6 +47,12 @@ def encode_value(value: Any) -> Any:
         return value
     encoder = _ENCODERS.get(type(value))
     if encoder is None:
+        # Subclasses of the plain types (str and int enums, Django's choices)
+        # travel as their plain value.
+        if isinstance(value, str):
+            return str.__str__(value)
+        if isinstance(value, int):
+            return int.__int__(value)
         for base, base_encoder in _ENCODERS.items():
             if isinstance(value, base):
                 encoder = base_encoder

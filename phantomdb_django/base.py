@@ -14,6 +14,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.sqlite3 import base as sqlite3_base
 from django.db.backends.sqlite3.schema import DatabaseSchemaEditor
+from django.db.backends.utils import debug_transaction
 from django.utils.asyncio import async_unsafe
 
 import phantomdb as Database
@@ -36,8 +37,8 @@ BACKEND_OPTIONS = frozenset({"data_dir", "CACHE", "TELEMETRY"})
 def varchar_type(data: dict[str, Any]) -> str:
     """CharField without max_length is an unbounded VARCHAR."""
     if data["max_length"] is None:
-        return "VARCHAR"
-    return "VARCHAR(%(max_length)s)" % data
+        return "varchar"
+    return "varchar(%(max_length)s)" % data
 
 
 def server_url(settings_dict: dict[str, Any]) -> str:
@@ -58,33 +59,33 @@ class DatabaseWrapper(sqlite3_base.DatabaseWrapper):
     display_name = "PhantomDB"
 
     data_types = {
-        "AutoField": "INTEGER",
-        "BigAutoField": "BIGINT",
-        "BinaryField": "BLOB",
-        "BooleanField": "BOOLEAN",
+        "AutoField": "integer",
+        "BigAutoField": "bigint",
+        "BinaryField": "blob",
+        "BooleanField": "boolean",
         "CharField": varchar_type,
-        "DateField": "DATE",
-        "DateTimeField": "TIMESTAMP",
-        "DecimalField": "DECIMAL(%(max_digits)s, %(decimal_places)s)",
-        "DurationField": "BIGINT",
-        "FileField": "VARCHAR(%(max_length)s)",
-        "FilePathField": "VARCHAR(%(max_length)s)",
-        "FloatField": "DOUBLE",
-        "IntegerField": "INTEGER",
-        "BigIntegerField": "BIGINT",
-        "IPAddressField": "VARCHAR(15)",
-        "GenericIPAddressField": "VARCHAR(39)",
-        "JSONField": "JSON",
-        "OneToOneField": "INTEGER",
-        "PositiveBigIntegerField": "BIGINT",
-        "PositiveIntegerField": "INTEGER",
-        "PositiveSmallIntegerField": "SMALLINT",
-        "SlugField": "VARCHAR(%(max_length)s)",
-        "SmallAutoField": "SMALLINT",
-        "SmallIntegerField": "SMALLINT",
-        "TextField": "TEXT",
-        "TimeField": "TIME",
-        "UUIDField": "VARCHAR(32)",
+        "DateField": "date",
+        "DateTimeField": "timestamp",
+        "DecimalField": "decimal(%(max_digits)s, %(decimal_places)s)",
+        "DurationField": "bigint",
+        "FileField": "varchar(%(max_length)s)",
+        "FilePathField": "varchar(%(max_length)s)",
+        "FloatField": "double",
+        "IntegerField": "integer",
+        "BigIntegerField": "bigint",
+        "IPAddressField": "varchar(15)",
+        "GenericIPAddressField": "varchar(39)",
+        "JSONField": "json",
+        "OneToOneField": "integer",
+        "PositiveBigIntegerField": "bigint",
+        "PositiveIntegerField": "integer",
+        "PositiveSmallIntegerField": "smallint",
+        "SlugField": "varchar(%(max_length)s)",
+        "SmallAutoField": "smallint",
+        "SmallIntegerField": "smallint",
+        "TextField": "text",
+        "TimeField": "time",
+        "UUIDField": "varchar(32)",
     }
     # LIKE is case-sensitive in PhantomDB; case-insensitive lookups compare
     # CASEFOLD() of both sides (DatabaseOperations.lookup_cast folds the left).
@@ -167,6 +168,12 @@ class DatabaseWrapper(sqlite3_base.DatabaseWrapper):
         with self.wrap_database_errors:
             self.connection.autocommit = autocommit
 
+    def _start_transaction_under_autocommit(self) -> None:
+        # atomic() calls this (inherited from sqlite3) instead of
+        # _set_autocommit(False); both begin a server transaction lazily.
+        with debug_transaction(self, "BEGIN"):
+            self._set_autocommit(False)
+
     def _savepoint(self, sid: str) -> None:
         with self.wrap_database_errors:
             self.connection.client.savepoint(self.connection.ensure_transaction(), sid)
@@ -182,6 +189,7 @@ class DatabaseWrapper(sqlite3_base.DatabaseWrapper):
     def disable_constraint_checking(self) -> bool:
         # Foreign keys can only be switched off for a whole transaction, before it
         # begins (SQLite ignores the PRAGMA inside one), as the sqlite3 backend says.
+        self.ensure_connection()
         if self.connection.transaction_id is not None:
             return False
         self.connection.foreign_keys = False

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 SELECT = "select"
 INSERT = "insert"
@@ -25,6 +27,23 @@ _FIRST_WORD = re.compile(r"\s*(?:--[^\n]*\n\s*|/\*.*?\*/\s*)*([A-Za-z]+)", re.DO
 def to_qmark(sql: str) -> str:
     """Django writes ``%s`` placeholders (``%%`` for a literal percent); PhantomDB takes ``?``."""
     return _FORMAT_PLACEHOLDER.sub("?", sql).replace("%%", "%")
+
+
+_PYFORMAT_PLACEHOLDER = re.compile(r"(?<!%)%\((\w+)\)s")
+
+
+def bind(sql: str, params: Sequence[Any] | Mapping[str, Any] | None) -> tuple[str, Sequence[Any]]:
+    """SQL and parameters as PhantomDB takes them, from any of Django's styles.
+
+    As in the sqlite3 backend, SQL without parameters (None) is sent as
+    written, ``%%`` included; ``%(name)s`` (pyformat) becomes ``?`` in order.
+    """
+    if params is None:
+        return sql, ()
+    if isinstance(params, Mapping):
+        names = _PYFORMAT_PLACEHOLDER.findall(sql)
+        return _PYFORMAT_PLACEHOLDER.sub("?", sql).replace("%%", "%"), [params[name] for name in names]
+    return to_qmark(sql), params
 
 
 def count_placeholders(sql: str) -> int:

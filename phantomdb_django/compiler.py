@@ -43,6 +43,7 @@ class StatementMixin:
 
     translating = False
     where_fragment: tuple[str, list[Any]] | None = None
+    from_aliases: tuple[str, ...] = ()
 
     def execute_sql(self, *args: Any, **kwargs: Any) -> Any:
         self.translating = True
@@ -63,9 +64,13 @@ class StatementMixin:
             return fragment
         return super().compile(node)
 
-    def tables_in_query(self) -> frozenset[str]:
+    def used_aliases(self) -> tuple[str, ...]:
         refcount = self.query.alias_refcount
-        return frozenset(join.table_name for alias, join in self.query.alias_map.items() if refcount[alias])
+        return tuple(alias for alias in self.query.alias_map if refcount[alias])
+
+    def tables_in_query(self) -> frozenset[str]:
+        aliases = self.from_aliases or self.used_aliases()
+        return frozenset(self.query.alias_map[alias].table_name for alias in aliases)
 
     def condition(self) -> str | None:
         """The statement's WHERE as a table-call condition, or None when it is not one."""
@@ -88,6 +93,12 @@ class SQLCompiler(StatementMixin, compiler.SQLCompiler):
         self.compiled_group_by = group_by
         return extra_select, order_by, group_by
 
+    def get_from_clause(self) -> tuple[list[str], list[Any]]:
+        # as_sql() resets the alias refcounts when it returns: remember which
+        # tables the FROM clause really named.
+        self.from_aliases = self.used_aliases()
+        return super().get_from_clause()
+
     def as_sql(self, with_limits: bool = True, with_col_aliases: bool = False) -> tuple[str, Any]:
         if not self.translating:
             return super().as_sql(with_limits, with_col_aliases)
@@ -100,10 +111,9 @@ class SQLCompiler(StatementMixin, compiler.SQLCompiler):
         query = self.query
         if query.extra_tables or query.combinator:
             return None
-        used = [alias for alias in query.alias_map if query.alias_refcount[alias]]
-        if len(used) != 1:
+        if len(self.from_aliases) != 1:
             return None
-        join = query.alias_map[used[0]]
+        join = query.alias_map[self.from_aliases[0]]
         if not isinstance(join, BaseTable) or join.table_alias != join.table_name:
             return None
         return join.table_name
@@ -125,7 +135,9 @@ class SQLCompiler(StatementMixin, compiler.SQLCompiler):
             return None
         columns = []
         for expression, (_, select_params), alias in self.select:
-            if alias or select_params or type(expression) is not Col or expression.alias != table:
+            if select_params or type(expression) is not Col or expression.alias != table:
+                return None
+            if alias is not None and alias != expression.target.column:
                 return None
             columns.append(expression.target.column)
         order_parts = []
@@ -159,8 +171,8 @@ class SQLInsertCompiler(StatementMixin, compiler.SQLInsertCompiler):
     def assemble_as_sql(self, fields: Any, value_rows: Any) -> tuple[Any, Any]:
         placeholder_rows, param_rows = super().assemble_as_sql(fields, value_rows)
         if placeholder_rows:
-            plain_row = [_PLAIN_ASSIGNMENT] * len(placeholder_rows[0])
-            self.plain_values = all(row == plain_row for row in placeholder_rows)
+            plain_row = (_PLAIN_ASSIGNMENT,) * len(placeholder_rows[0])
+            self.plain_values = all(tuple(row) == plain_row for row in placeholder_rows)
         return placeholder_rows, param_rows
 
     def as_sql(self) -> list[tuple[str, Any]]:

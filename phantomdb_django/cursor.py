@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from phantomdb.client import Result
 from phantomdb.dbapi import Cursor
 
-from .calls import DELETE, INSERT, SELECT, UPDATE, Call, query_call, to_qmark
+from .calls import DELETE, INSERT, SELECT, UPDATE, Call, bind, query_call, to_qmark
 
 logger = logging.getLogger("phantomdb_django")
 
@@ -29,11 +29,11 @@ class PhantomDBCursor(Cursor):
         self._reset()
         call = getattr(sql, "call", None) or query_call(sql)
         if not logger.isEnabledFor(logging.DEBUG):
-            self._store(self.run(call, params or ()))
+            self._store(self.run(call, params))
             return self
         started = time.perf_counter()
         try:
-            self._store(self.run(call, params or ()))
+            self._store(self.run(call, params))
         finally:
             # The statement's shape only: parameter values are never logged.
             logger.debug(
@@ -53,7 +53,7 @@ class PhantomDBCursor(Cursor):
         self.lastrowid = result.lastrowid
         return self
 
-    def run(self, call: Call, params: Sequence[Any]) -> Result:
+    def run(self, call: Call, params: Sequence[Any] | Mapping[str, Any] | None) -> Result:
         """Send one Call: the table call it names, or the SQL as a query."""
         connection = self.connection
         client = connection.client
@@ -90,6 +90,6 @@ class PhantomDBCursor(Cursor):
                 database, call.table, call.condition, params, call.condition is None, transaction
             )
             return Result(columns=[], types=[], rows=[], rowcount=rowcount, lastrowid=None)
-        sql = to_qmark(call.sql) if params else call.sql
-        return client.execute_query(database, sql, params, transaction)
+        sql, values = bind(call.sql, params)
+        return client.execute_query(database, sql, values, transaction)
 

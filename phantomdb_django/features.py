@@ -6,6 +6,7 @@ the server) and the PhantomDB function library (LIKE that is right for case).
 """
 
 from django.db.backends.sqlite3 import features as sqlite3_features
+from django.db.utils import InterfaceError
 from django.utils.functional import cached_property
 
 
@@ -30,16 +31,15 @@ class DatabaseFeatures(sqlite3_features.DatabaseFeatures):
     test_db_allows_multiple_connections = True
     can_clone_databases = False
 
-    django_test_expected_failures = set()
+    closed_cursor_error_class = InterfaceError
 
     @cached_property
     def django_test_skips(self) -> dict[str, set[str]]:
         return {
-            "PhantomDB stores values rounded to 15 significant digits.": {
-                "model_fields.test_decimalfield.DecimalFieldTests.test_fetch_from_db_without_float_rounding",
-            },
-            "The tests of the sqlite3 driver itself do not apply to a REST connection.": {
-                "backends.sqlite",
+            **super().django_test_skips,
+            "The test database signature of a PhantomDB database is its server and name, not a file.": {
+                "backends.sqlite.test_creation.TestDbSignatureTests.test_custom_test_name",
+                "backends.sqlite.test_creation.TestDbSignatureTests.test_get_test_db_clone_settings_name",
             },
         }
 

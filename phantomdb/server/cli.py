@@ -1,0 +1,151 @@
+"""``phantomdb serve``: PhantomDB Lite from the command line (also ``python -m phantomdb.server``).
+
+Once the server accepts connections it prints exactly one line on stdout,
+``PhantomDB Lite listening on http://HOST:PORT``, which scripts and the test
+fixtures wait for. Logs go to stderr. SIGTERM and SIGINT stop it cleanly: open
+transactions are rolled back and every SQLite connection is closed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from types import FrameType
+
+from phantomdb.server.config import DURABILITY_LEVELS, LOG_LEVELS, Settings, load_credentials
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be positive")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="phantomdb", description="PhantomDB tools.")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    serve = commands.add_parser("serve", help="run PhantomDB Lite, the single-node PhantomDB server")
+    defaults = Settings()
+    serve.add_argument("--host", default=defaults.host, help="address to listen on (default %(default)s)")
+    serve.add_argument(
+        "--port", type=int, default=defaults.port, help="port; 0 picks a free one (default %(default)s)"
+    )
+    serve.add_argument(
+        "--data-dir", type=Path, default=Path("./phantomdb-data"), help="one <name>.sqlite3 file per database"
+    )
+    serve.add_argument(
+        "--user", action="append", default=[], metavar="USER:PASSWORD", help="accept HTTP Basic"
+    )
+    serve.add_argument("--token", action="append", default=[], metavar="TOKEN", help="accept a Bearer token")
+    serve.add_argument(
+        "--auth-file",
+        type=Path,
+        metavar="FILE",
+        help='JSON {"users": {"name": "password"}, "tokens": ["..."]}',
+    )
+    serve.add_argument(
+        "--durability",
+        choices=DURABILITY_LEVELS,
+        default=defaults.durability,
+        help="SQLite synchronous setting: full syncs every commit, normal syncs at checkpoints (default)",
+    )
+    serve.add_argument("--max-body-bytes", type=_positive_int, default=defaults.max_body_bytes)
+    serve.add_argument(
+        "--max-rows",
+        type=_positive_int,
+        default=defaults.max_rows,
+        help="longer results are streamed in chunks",
+    )
+    serve.add_argument(
+        "--transaction-timeout",
+        type=_positive_float,
+        default=defaults.transaction_timeout,
+        metavar="SECONDS",
+        help="idle transactions are rolled back after this (default %(default)s)",
+    )
+    serve.add_argument(
+        "--busy-timeout",
+        type=_positive_float,
+        default=defaults.busy_timeout,
+        metavar="SECONDS",
+        help="how long a write waits for another transaction's lock (default %(default)s)",
+    )
+    serve.add_argument("--log-level", choices=LOG_LEVELS, default=defaults.log_level)
+    return parser
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    return Settings(
+        host=args.host,
+        port=args.port,
+        data_dir=args.data_dir,
+        credentials=load_credentials(args.user, args.token, args.auth_file),
+        durability=args.durability,
+        max_body_bytes=args.max_body_bytes,
+        max_rows=args.max_rows,
+        transaction_timeout=args.transaction_timeout,
+        busy_timeout=args.busy_timeout,
+        log_level=args.log_level,
+    )
+
+
+def serve(settings: Settings) -> None:
+    """Run the server in this thread until SIGTERM or SIGINT."""
+    from phantomdb.server.serve import READY_MESSAGE, bind_socket, build_server, socket_url
+
+    level = logging.getLevelName(settings.log_level.upper()) if settings.log_level != "trace" else 5
+    logging.basicConfig(
+        level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        sock = bind_socket(settings.host, settings.port)
+    except OSError as exc:
+        raise SystemExit(f"phantomdb: cannot listen on {settings.host}:{settings.port}: {exc}") from None
+    url = socket_url(sock)
+    server = build_server(settings, on_ready=lambda: print(READY_MESSAGE.format(url=url), flush=True))
+    server.run(sockets=[sock])
+
+
+def _exit_cleanly(signum: int, frame: FrameType | None) -> None:
+    # uvicorn catches SIGTERM/SIGINT while it serves and raises them again after
+    # its clean shutdown; then they land here and end the process with status 0.
+    raise SystemExit(0)
+
+
+def main(argv: Sequence[str] | None = None, *, serve_only: bool = False) -> int:
+    """``phantomdb [serve] [flags]``; ``serve_only`` is ``python -m phantomdb.server``: serve's flags only."""
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    bare_help = arguments[:1] in (["-h"], ["--help"])
+    if not arguments or (arguments[0].startswith("-") and not bare_help) or (serve_only and bare_help):
+        arguments.insert(0, "serve")  # serve is the default command
+    parser = build_parser()
+    args = parser.parse_args(arguments)
+    if args.command != "serve":
+        parser.print_help()
+        return 2
+    try:
+        settings = settings_from_args(args)
+    except ValueError as exc:
+        parser.error(str(exc))
+    signal.signal(signal.SIGTERM, _exit_cleanly)
+    signal.signal(signal.SIGINT, _exit_cleanly)
+    try:
+        serve(settings)
+    except SystemExit as exc:
+        if isinstance(exc.code, str):
+            print(exc.code, file=sys.stderr)
+            return 1
+        return exc.code or 0
+    return 0

@@ -1,0 +1,77 @@
+"""PhantomDB Lite inside another process: a daemon thread serving 127.0.0.1 on a free port.
+
+This is how the Django backend runs when ``HOST`` is empty. It works from any
+thread (uvicorn installs signal handlers only in the main thread), and several
+servers can run in one process, each with its own event loop and metrics.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from phantomdb.server.auth import Credentials
+from phantomdb.server.config import Settings
+from phantomdb.server.serve import bind_socket, build_server, socket_url
+
+_START_TIMEOUT = 30.0
+
+
+class EmbeddedServer:
+    """A running embedded server: ``url`` to reach it, ``stop()`` to end it."""
+
+    def __init__(self, url: str, server: Any, thread: threading.Thread):
+        self.url = url
+        self._server = server
+        self._thread = thread
+
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Shut down cleanly (transactions rolled back, SQLite closed) and join the thread."""
+        self._server.should_exit = True
+        self._thread.join(timeout)
+        if self._thread.is_alive():
+            self._server.force_exit = True
+            self._thread.join(timeout)
+
+    def __enter__(self) -> EmbeddedServer:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
+def start_embedded(
+    data_dir: str | Path,
+    *,
+    users: dict[str, str] | None = None,
+    tokens: list[str] | None = None,
+    **settings: Any,
+) -> EmbeddedServer:
+    """Start a server on 127.0.0.1 with an ephemeral port; return once it accepts connections.
+
+    ``settings`` are ``config.Settings`` fields (``durability``, ``max_rows``,
+    ``transaction_timeout``, ...); ``users`` and ``tokens`` turn on authentication.
+    """
+    credentials = Credentials.from_plain(users or {}, tokens or [])
+    config = Settings(host="127.0.0.1", port=0, data_dir=Path(data_dir), credentials=credentials, **settings)
+    sock = bind_socket(config.host, 0)
+    url = socket_url(sock)
+    ready = threading.Event()
+    server = build_server(config, on_ready=ready.set)
+    thread = threading.Thread(
+        target=server.run, kwargs={"sockets": [sock]}, name="phantomdb-lite", daemon=True
+    )
+    thread.start()
+    deadline = time.monotonic() + _START_TIMEOUT
+    while not ready.wait(0.05):
+        if not thread.is_alive() or time.monotonic() > deadline:
+            server.should_exit = True
+            sock.close()
+            raise RuntimeError(f"PhantomDB Lite did not start (data dir {data_dir}); see the log for why")
+    return EmbeddedServer(url, server, thread)

@@ -1,0 +1,92 @@
+"""Which SQLite connection a database call runs on, for how long, and how it waits for locks.
+
+A call that carries ``PhantomDB-Transaction`` runs on that transaction's
+connection (one call at a time); any other call borrows an autocommit
+connection from the database's pool.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from phantomdb.server.storage import Pool, StorageConnection, retry_busy
+
+if TYPE_CHECKING:
+    from phantomdb.server.messages import Request
+    from phantomdb.server.transactions import Transaction
+
+T = TypeVar("T")
+
+_SAVEPOINT = "phantomdb_atomic"
+
+
+class Lease:
+    """``async with Lease(request) as lease``: a connection for the request's database."""
+
+    __slots__ = ("_request", "conn", "database", "kept", "pool", "settings", "transaction")
+
+    def __init__(self, request: Request):
+        self._request = request
+        self.database = request.params["db"]
+        self.settings = request.app.settings
+        self.conn: StorageConnection = None  # type: ignore[assignment]  # set on entry
+        self.pool: Pool = None  # type: ignore[assignment]  # set on entry
+        self.transaction: Transaction | None = None
+        self.kept = False
+
+    async def __aenter__(self) -> Lease:
+        request = self._request
+        if request.transaction is not None:
+            self.transaction = await request.app.transactions.enter(request.transaction, self.database)
+            self.pool = self.transaction.pool
+            self.conn = self.transaction.conn
+        else:
+            self.pool = request.app.storage.pool(self.database)
+            self.conn = self.pool.acquire()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        if not self.kept:
+            self.release()
+
+    def keep(self) -> None:
+        """Hand the lease to whoever sends the response; it calls ``release`` when done."""
+        self.kept = True
+
+    def release(self) -> None:
+        if self.transaction is not None:
+            self.transaction.leave()
+        else:
+            self.pool.release(self.conn)
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(conn, *args)``, retried while another transaction holds the write lock."""
+        return await retry_busy(self.settings.busy_timeout, fn, self.conn, *args)
+
+    async def atomic(self, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(conn, *args)`` all or nothing: in its own transaction, or a savepoint inside the client's."""
+        conn = self.conn
+        if self.transaction is None:
+            await self.run(_begin_immediate)
+            finish, undo = ("COMMIT",), ("ROLLBACK",)
+        else:
+            conn.execute(f"SAVEPOINT {_SAVEPOINT}")
+            finish, undo = (f"RELEASE {_SAVEPOINT}",), (f"ROLLBACK TO {_SAVEPOINT}", f"RELEASE {_SAVEPOINT}")
+        try:
+            result = fn(conn, *args)
+            for sql in finish:
+                conn.execute(sql)
+        except BaseException:
+            try:
+                for sql in undo:
+                    conn.execute(sql)
+            except sqlite3.Error:
+                conn.dirty = True
+            raise
+        return result
+
+
+def _begin_immediate(conn: sqlite3.Connection) -> None:
+    conn.execute("BEGIN IMMEDIATE")

@@ -1,0 +1,109 @@
+"""``POST /databases/{db}/query``: one statement of the PhantomDB dialect, or one statement in a batch.
+
+Statements pass through ``dialect.translate_ddl`` (PhantomDB type names in
+CREATE/ALTER TABLE). Transaction control is refused: transactions are
+``POST /transactions``, and a ``BEGIN`` on a pooled connection would leak into
+the next caller's calls. A PRAGMA that may change connection settings retires
+its pooled connection.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from typing import Any
+
+from phantomdb.server.dialect import translate_ddl
+from phantomdb.server.errors import ApiError
+from phantomdb.server.leases import Lease
+from phantomdb.server.messages import Request, Response, invalid, json_response, text_field
+from phantomdb.server.results import result_response
+from phantomdb.server.values import bind_params
+
+# The first keyword, after any whitespace and comments, and a TO of ROLLBACK [TRANSACTION] TO.
+_FIRST_WORD = re.compile(
+    r"(?:\s+|--[^\n]*|/\*.*?\*/)*([A-Za-z]+)(?:\s+(?:TRANSACTION\s+)?(TO)\b)?", re.DOTALL | re.I
+)
+_PRAGMA_NAME = re.compile(r"\s*(?:\w+\s*\.\s*)?(\w+)\s*(=|\()?", re.I)
+# PRAGMAs that only read, also when given an argument.
+_READING_PRAGMAS = frozenset(
+    {
+        "table_info", "table_xinfo", "table_list", "index_list", "index_info", "index_xinfo",
+        "foreign_key_list", "foreign_key_check", "integrity_check", "quick_check", "database_list",
+        "collation_list", "function_list", "module_list", "pragma_list", "compile_options",
+        "page_count", "freelist_count", "data_version",
+    }
+)  # fmt: skip
+
+
+def _first_keyword(sql: str, in_transaction: bool) -> tuple[str, int]:
+    """The statement's first keyword, upper-cased, and where it ends; refuses transaction control."""
+    match = _FIRST_WORD.match(sql)
+    if match is None:
+        return "", 0
+    word = match.group(1).upper()
+    if word in ("BEGIN", "COMMIT", "END") or (word == "ROLLBACK" and match.group(2) is None):
+        raise ApiError(
+            "not_supported",
+            f"{word} is not run through /query: use POST /transactions and its commit and rollback calls",
+        )
+    if word in ("SAVEPOINT", "RELEASE", "ROLLBACK") and not in_transaction:
+        raise ApiError("not_supported", f"{word} needs a transaction: POST /transactions first")
+    return word, match.end(1)
+
+
+def _may_change_settings(sql: str, after_pragma: int) -> bool:
+    """Whether a PRAGMA statement may change the connection (anything but a known reading one)."""
+    pragma = _PRAGMA_NAME.match(sql, after_pragma)
+    return pragma is None or pragma.group(2) == "=" or pragma.group(1).lower() not in _READING_PRAGMAS
+
+
+def _execute_batch(conn: sqlite3.Connection, sql: str, batch: list[list[Any]]) -> int:
+    cursor = conn.executemany(sql, batch)
+    rowcount = cursor.rowcount
+    cursor.close()
+    return rowcount
+
+
+def _last_insert_rowid(conn: sqlite3.Connection) -> int:
+    return conn.execute("SELECT last_insert_rowid()").fetchone()[0]
+
+
+def _no_rows(rowcount: int, lastrowid: int | None) -> Response:
+    return json_response(
+        {"columns": [], "types": [], "rows": [], "rowcount": rowcount, "lastrowid": lastrowid}
+    )
+
+
+async def run_query(request: Request) -> Response:
+    body = request.json_object()
+    sql = text_field(body, "query", required=True)
+    if not sql.strip():
+        raise invalid("'query' is empty")
+    if "params" in body and "batch" in body:
+        raise invalid("Give 'params' or 'batch', not both")
+    batch = body.get("batch")
+    if batch is not None:
+        if not isinstance(batch, list):
+            raise invalid("'batch' must be a list of parameter lists")
+        batch = [bind_params(params, "batch") for params in batch]
+    sql = translate_ddl(sql)
+    async with Lease(request) as lease:
+        conn = lease.conn
+        keyword, end = _first_keyword(sql, lease.transaction is not None)
+        if keyword == "PRAGMA" and _may_change_settings(sql, end):
+            conn.dirty = True
+        # A pooled connection's last insert rowid may be another caller's: only inserts report it.
+        inserts = keyword in ("INSERT", "REPLACE")
+        if batch is not None:
+            rowcount = await lease.atomic(_execute_batch, sql, batch)
+            return _no_rows(rowcount, _last_insert_rowid(conn) if inserts and rowcount > 0 else None)
+        cursor = await lease.run(sqlite3.Connection.execute, sql, bind_params(body.get("params")))
+        if lease.transaction is None and conn.in_transaction:  # a BEGIN our check missed
+            cursor.close()
+            raise ApiError("not_supported", "Transactions begin with POST /transactions, not through /query")
+        if cursor.description is not None:
+            return result_response(lease, cursor, query_fields=True, inserts=inserts)
+        rowcount = cursor.rowcount
+        cursor.close()
+    return _no_rows(rowcount, cursor.lastrowid if inserts and rowcount > 0 else None)

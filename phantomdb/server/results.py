@@ -1,0 +1,157 @@
+"""SQLite result rows to JSON response bodies, whole or streamed.
+
+orjson writes the rows; only values JSON lacks are tagged: BLOBs as
+``{"$bytes": ...}`` (through orjson's ``default``) and infinite REALs as
+``{"$float": ...}`` (orjson would write them as null). A result longer than the
+server's ``max_rows`` goes out as one chunked response, ``fetchmany`` chunk by
+chunk, that still parses as one JSON document.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import math
+import sqlite3
+from collections.abc import AsyncIterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from phantomdb.server.messages import Response, Stream
+
+if TYPE_CHECKING:
+    from phantomdb.server.leases import Lease
+
+_STORAGE_CLASSES = {int: "integer", float: "real", str: "text", bytes: "blob"}
+
+
+def _tag_float(value: float) -> Any:
+    if math.isfinite(value):
+        return value
+    return {"$float": "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")}
+
+
+def _has_non_finite(rows: Sequence[Sequence[Any]]) -> bool:
+    return any(type(value) is float and not math.isfinite(value) for row in rows for value in row)
+
+
+def encode_rows(rows: Sequence[Sequence[Any]]) -> tuple[bytes, bool]:
+    """The JSON list of ``rows`` and whether any value in it is a ``$`` form."""
+    tagged = False
+
+    def tag(value: Any) -> Any:
+        nonlocal tagged
+        if type(value) is bytes:
+            tagged = True
+            return {"$bytes": base64.b64encode(value).decode("ascii")}
+        raise TypeError
+
+    body = orjson.dumps(rows, default=tag)
+    # An infinite REAL comes out as null. Each null is a NULL unless there are more
+    # "null"s than NULLs (strings may hold the word too): only then look closer.
+    if (
+        b"null" in body
+        and body.count(b"null") > sum(row.count(None) for row in rows)
+        and _has_non_finite(rows)
+    ):
+        rows = [[_tag_float(value) if type(value) is float else value for value in row] for row in rows]
+        body = orjson.dumps(rows, default=tag)
+        tagged = True
+    return body, tagged
+
+
+class ColumnTypes:
+    """The storage class of each column's first non-null value (``null`` if none)."""
+
+    def __init__(self, width: int):
+        self.names: list[str] = ["null"] * width
+        self._pending = list(range(width))
+
+    def update(self, rows: Sequence[Sequence[Any]]) -> None:
+        pending = self._pending
+        if not pending:
+            return
+        for row in rows:
+            for index in pending:
+                value = row[index]
+                if value is not None:
+                    self.names[index] = _STORAGE_CLASSES.get(type(value), "null")
+            pending = [index for index in pending if self.names[index] == "null"]
+            if not pending:
+                break
+        self._pending = pending
+
+
+def result_body(head: dict[str, Any], rows: Sequence[Sequence[Any]], tail: dict[str, Any]) -> bytes:
+    """``{**head, "rows": rows, **tail, "encoded": ...}`` without re-encoding the rows."""
+    rows_json, encoded = encode_rows(rows)
+    tail["encoded"] = encoded
+    return b"".join((orjson.dumps(head)[:-1], b',"rows":', rows_json, b",", orjson.dumps(tail)[1:]))
+
+
+def _cursor_tail(cursor: sqlite3.Cursor, query_fields: bool, inserts: bool) -> dict[str, Any]:
+    if not query_fields:
+        return {}
+    rowcount = cursor.rowcount
+    return {"rowcount": rowcount, "lastrowid": cursor.lastrowid if inserts and rowcount > 0 else None}
+
+
+def result_response(
+    lease: Lease, cursor: sqlite3.Cursor, *, query_fields: bool, inserts: bool = False
+) -> Response:
+    """The response for a cursor with rows: whole, or streamed when longer than max_rows.
+
+    ``query_fields`` adds what ``POST /query`` answers besides columns and rows
+    (types, rowcount, and lastrowid when the statement ``inserts``). A streamed
+    response takes the lease over and releases it when the last chunk is out.
+    """
+    max_rows = lease.settings.max_rows
+    columns = [description[0] for description in cursor.description]
+    rows = cursor.fetchmany(max_rows + 1)
+    if len(rows) <= max_rows:
+        head: dict[str, Any] = {"columns": columns}
+        if query_fields:
+            types = ColumnTypes(len(columns))
+            types.update(rows)
+            head["types"] = types.names
+        body = result_body(head, rows, _cursor_tail(cursor, query_fields, inserts))
+        cursor.close()
+        return Response(200, body)
+    lease.keep()
+
+    def close() -> None:
+        cursor.close()
+        lease.release()
+
+    chunks = _stream_rows(cursor, columns, rows, max_rows, query_fields, inserts)
+    return Response(200, stream=Stream(chunks, close))
+
+
+async def _stream_rows(
+    cursor: sqlite3.Cursor,
+    columns: list[str],
+    first: list[Any],
+    chunk_size: int,
+    query_fields: bool,
+    inserts: bool,
+) -> AsyncIterator[bytes]:
+    # Types and "encoded" are only known at the end, so they follow the rows.
+    types = ColumnTypes(len(columns))
+    encoded = False
+    yield orjson.dumps({"columns": columns})[:-1] + b',"rows":['
+    rows = first
+    separator = b""
+    while rows:
+        types.update(rows)
+        rows_json, tagged = encode_rows(rows)
+        encoded = encoded or tagged
+        yield separator + rows_json[1:-1]
+        separator = b","
+        await asyncio.sleep(0)  # let other requests in between chunks
+        rows = cursor.fetchmany(chunk_size)
+    tail = _cursor_tail(cursor, query_fields, inserts)
+    if query_fields:
+        tail = {"types": types.names, **tail}
+    tail["encoded"] = encoded
+    yield b"]," + orjson.dumps(tail)[1:]

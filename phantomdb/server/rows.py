@@ -1,0 +1,221 @@
+"""Handlers of the row calls: select, insert, update and delete on one table.
+
+SQL is built here with quoted identifiers; values travel only as parameters.
+Client fragments (condition, order_by, update expressions) go through
+``fragments``: a select runs under a ``FragmentGuard``; an update or delete
+first prepares the same fragments as a ``SELECT ... LIMIT 0`` probe under the
+guard, then runs unguarded, because SQLite's foreign key actions and triggers
+legitimately touch other tables.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from typing import Any
+
+from phantomdb.server.errors import ApiError
+from phantomdb.server.fragments import FragmentGuard, check_fragment, quote
+from phantomdb.server.leases import Lease
+from phantomdb.server.messages import (
+    Request,
+    Response,
+    count_field,
+    invalid,
+    json_response,
+    list_field,
+    object_field,
+    string_list,
+    text_field,
+)
+from phantomdb.server.results import result_body, result_response
+from phantomdb.server.values import bind_params, bind_values
+
+
+def _where(condition: str | None) -> str:
+    # Newlines end any -- comment inside the condition before our own SQL resumes.
+    return "" if condition is None else f" WHERE (\n{check_fragment(condition, 'condition')}\n)"
+
+
+# Select ---------------------------------------------------------------------
+
+
+@dataclass
+class Selection:
+    """What a select asks for, from the query string (GET) or a JSON body (POST .../select)."""
+
+    columns: list[str]
+    condition: str | None
+    params: list[Any]
+    order_by: str | None
+    limit: int | None
+    offset: int | None
+
+    def sql(self, table: str) -> tuple[str, list[Any]]:
+        columns = ", ".join(map(quote, self.columns)) if self.columns else "*"
+        sql = f"SELECT {columns} FROM {quote(table)}{_where(self.condition)}"
+        params = bind_params(self.params)
+        if self.order_by is not None:
+            sql += f" ORDER BY \n{check_fragment(self.order_by, 'ordering')}\n"
+        if self.limit is not None or self.offset is not None:
+            sql += " LIMIT ? OFFSET ?"
+            params += [-1 if self.limit is None else self.limit, self.offset or 0]
+        return sql, params
+
+
+async def select_rows(request: Request) -> Response:
+    selection = Selection(
+        columns=request.query.get("columns", []),
+        condition=request.query_value("condition"),
+        params=request.query_json_list("params") or [],
+        order_by=request.query_value("order_by"),
+        limit=request.query_int("limit"),
+        offset=request.query_int("offset"),
+    )
+    return await _select(request, selection)
+
+
+async def select_rows_from_body(request: Request) -> Response:
+    body = request.json_object()
+    selection = Selection(
+        columns=string_list(list_field(body, "columns"), "columns"),
+        condition=text_field(body, "condition"),
+        params=list_field(body, "params") or [],
+        order_by=text_field(body, "order_by"),
+        limit=count_field(body, "limit"),
+        offset=count_field(body, "offset"),
+    )
+    return await _select(request, selection)
+
+
+async def _select(request: Request, selection: Selection) -> Response:
+    table = request.params["table"]
+    sql, params = selection.sql(table)
+    guard = FragmentGuard(table, "condition or ordering")
+    async with Lease(request) as lease:
+        cursor = await lease.run(guard.execute, sql, params)
+        return result_response(lease, cursor, query_fields=False)
+
+
+# Insert ---------------------------------------------------------------------
+
+
+def _insert_statement(table: str, columns: list[str], returning: list[str]) -> str:
+    if columns:
+        names = ", ".join(map(quote, columns))
+        sql = f"INSERT INTO {quote(table)} ({names}) VALUES ({', '.join('?' * len(columns))})"
+    else:
+        sql = f"INSERT INTO {quote(table)} DEFAULT VALUES"
+    if returning:
+        sql += " RETURNING " + ", ".join(map(quote, returning))
+    return sql
+
+
+def _insert(conn: sqlite3.Connection, statements: list[tuple[str, list[Any]]]) -> tuple[list[Any], int, Any]:
+    """Run the inserts in order; return the returned rows, the rowcount and the last rowid."""
+    returned: list[Any] = []
+    rowcount = 0
+    lastrowid = None
+    for sql, values in statements:
+        cursor = conn.execute(sql, values)
+        returned += cursor.fetchall()
+        rowcount += cursor.rowcount
+        lastrowid = cursor.lastrowid
+    return returned, rowcount, lastrowid
+
+
+async def insert_rows(request: Request) -> Response:
+    body = request.json()
+    rows = [body] if isinstance(body, dict) else body
+    if not isinstance(rows, list) or not rows or not all(isinstance(row, dict) for row in rows):
+        raise invalid("The body must be a row (an object of column -> value) or a non-empty list of rows")
+    table = request.params["table"]
+    returning = request.query.get("returning")
+    async with Lease(request) as lease:
+        if returning is None:
+            returning = lease.pool.primary_key(lease.conn, table)
+        sql_by_columns: dict[tuple[str, ...], str] = {}  # rows of a bulk insert mostly share columns
+        statements = []
+        for row in rows:
+            columns = tuple(row)
+            sql = sql_by_columns.get(columns)
+            if sql is None:
+                sql = sql_by_columns[columns] = _insert_statement(table, list(columns), returning)
+            statements.append((sql, bind_values(row.values())))
+        if len(statements) == 1:
+            returned, rowcount, lastrowid = await lease.run(_insert, statements)
+        else:
+            returned, rowcount, lastrowid = await lease.atomic(_insert, statements)
+    body_bytes = result_body({"rowcount": rowcount, "columns": returning}, returned, {"lastrowid": lastrowid})
+    return Response(201, body_bytes)
+
+
+# Update and delete ------------------------------------------------------------
+
+
+def _probe_and_run(
+    conn: sqlite3.Connection,
+    guard: FragmentGuard,
+    probe: str | None,
+    probe_params: list[Any],
+    sql: str,
+    params: list[Any],
+) -> int:
+    if probe is not None:
+        guard.execute(conn, probe, probe_params).close()
+    cursor = conn.execute(sql, params)
+    rowcount = cursor.rowcount
+    cursor.close()
+    return rowcount
+
+
+async def update_rows(request: Request) -> Response:
+    body = request.json_object()
+    data = object_field(body, "data") or {}
+    expressions = object_field(body, "expressions") or {}
+    condition = text_field(body, "condition")
+    params = bind_params(body.get("params"))
+    if not data and not expressions:
+        raise invalid("An update needs 'data' or 'expressions'")
+    if both := data.keys() & expressions.keys():
+        raise invalid(f"Column '{sorted(both)[0]}' is in both 'data' and 'expressions'")
+    if not all(isinstance(expression, str) for expression in expressions.values()):
+        raise invalid("'expressions' must map columns to SQL expressions (strings)")
+    table = request.params["table"]
+    where = _where(condition)
+    sets = [f"{quote(column)} = ?" for column in data]
+    sets += [
+        f"{quote(column)} = (\n{check_fragment(sql, 'expression')}\n)" for column, sql in expressions.items()
+    ]
+    sql = f"UPDATE {quote(table)} SET {', '.join(sets)}{where}"
+    probe = None
+    if expressions or where:
+        probed = ", ".join(f"(\n{expression}\n)" for expression in expressions.values()) or "1"
+        probe = f"SELECT {probed} FROM {quote(table)}{where} LIMIT 0"
+    guard = FragmentGuard(table, "condition or expression")
+    async with Lease(request) as lease:
+        rowcount = await lease.run(
+            _probe_and_run, guard, probe, params, sql, bind_values(data.values()) + params
+        )
+    return json_response({"rowcount": rowcount})
+
+
+async def delete_rows(request: Request) -> Response:
+    condition = request.query_value("condition")
+    delete_all = request.query_bool("all")
+    params = request.query_json_list("params") or []
+    if condition is None and not delete_all:
+        raise ApiError(
+            "unconditional_delete",
+            "A delete without a condition would empty the table: pass all=true to mean that",
+        )
+    table = request.params["table"]
+    where = _where(condition)
+    probe = f"SELECT 1 FROM {quote(table)}{where} LIMIT 0" if where else None
+    params = bind_params(params)
+    guard = FragmentGuard(table, "condition")
+    async with Lease(request) as lease:
+        rowcount = await lease.run(
+            _probe_and_run, guard, probe, params, f"DELETE FROM {quote(table)}{where}", params
+        )
+    return json_response({"rowcount": rowcount})

@@ -1,0 +1,116 @@
+"""Running PhantomDB Lite on uvicorn: the socket, the server, and one TCP send per response.
+
+uvicorn (httptools parser, uvloop when installed) measured as fast as any
+Python HTTP server here with the least of our own code (shared/PERF-NOTES.md).
+We bind the listening socket ourselves so that port 0 works and the ready
+line names the real port. uvicorn writes a response's head as soon as the
+application starts the response and its body separately; ``HeldHeadTransport``
+holds the head back until the body follows, so that both leave in one send.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import Callable
+from typing import Any
+
+import uvicorn
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from phantomdb.server.app import PhantomDBLite
+from phantomdb.server.config import Settings
+
+READY_MESSAGE = "PhantomDB Lite listening on {url}"
+
+
+class HeldHeadTransport:
+    """Wraps a transport: a response head is written together with whatever comes next.
+
+    The head is recognised as a write that starts with ``HTTP/`` and ends with a
+    blank line. If nothing follows in the same loop iteration (a HEAD response,
+    ``100 Continue``), a ``call_soon`` flushes it alone.
+    """
+
+    __slots__ = ("_held", "_loop", "_transport")
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop):
+        self._transport = transport
+        self._loop = loop
+        self._held: bytes | None = None
+
+    def write(self, data: bytes) -> None:
+        held = self._held
+        if held is not None:
+            self._held = None
+            self._transport.writelines((held, data))
+        elif data[:5] == b"HTTP/" and data[-4:] == b"\r\n\r\n":
+            self._held = data
+            self._loop.call_soon(self.flush)
+        else:
+            self._transport.write(data)
+
+    def flush(self) -> None:
+        held = self._held
+        if held is not None:
+            self._held = None
+            if not self._transport.is_closing():
+                self._transport.write(held)
+
+    def close(self) -> None:
+        self.flush()
+        self._transport.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+
+class HeldHeadHttpToolsProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol writing through ``HeldHeadTransport``."""
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(HeldHeadTransport(transport, self.loop))  # type: ignore[arg-type]
+
+
+class LiteServer(uvicorn.Server):
+    """A uvicorn server that calls ``on_ready`` once it accepts connections."""
+
+    def __init__(self, config: uvicorn.Config, on_ready: Callable[[], None]):
+        super().__init__(config)
+        self._on_ready = on_ready
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        if self.started:
+            self._on_ready()
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on ``host:port`` (port 0 picks a free one)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.create_server((host, port), family=family, backlog=2048)
+    sock.setblocking(False)
+    return sock
+
+
+def socket_url(sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def build_server(settings: Settings, on_ready: Callable[[], None]) -> LiteServer:
+    config = uvicorn.Config(
+        PhantomDBLite(settings),
+        http=HeldHeadHttpToolsProtocol,
+        loop="auto",  # uvloop when installed
+        ws="none",
+        lifespan="on",
+        log_config=None,  # logging is the embedding process's (or the CLI's) business
+        log_level=settings.log_level,
+        access_log=False,  # it would log query strings; nothing of ours needs it
+        server_header=False,
+        proxy_headers=False,
+        timeout_keep_alive=settings.keepalive_timeout,
+        timeout_graceful_shutdown=5,
+    )
+    return LiteServer(config, on_ready)

@@ -1,0 +1,264 @@
+"""The SQLite files behind PhantomDB Lite: one per database, pooled connections, lock waits.
+
+Every database is ``<data-dir>/<name>.sqlite3`` in WAL mode. Connections run in
+autocommit (``isolation_level=None``) with SQLite's busy timeout at 0: SQLite
+work runs inline on the event loop thread, so a sleeping busy handler would
+freeze the very loop on which the lock holder must commit. Instead
+``retry_busy`` awaits a short ``asyncio.sleep`` and tries again until the
+server's busy timeout, then answers ``database_locked``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from phantomdb.server.config import Settings
+from phantomdb.server.errors import ApiError, translate_sqlite_error
+from phantomdb.server.functions import register_functions
+
+logger = logging.getLogger(__name__)
+
+DATABASE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,62}")
+SUFFIX = ".sqlite3"
+MAX_IDLE_CONNECTIONS = 4
+_FIRST_RETRY_DELAY = 0.001
+_LONGEST_RETRY_DELAY = 0.025
+
+T = TypeVar("T")
+Guard = Callable[[int, "str | None", "str | None", "str | None", "str | None"], int]
+
+
+class StorageConnection(sqlite3.Connection):
+    """A SQLite connection with a slot for the authorizer of the statement being prepared.
+
+    One authorizer stays installed for the connection's life: installing one
+    expires every prepared statement, which would cost a re-prepare per call.
+    ``guard`` is None for plain SQL (only ATTACH of another file is refused)
+    and a ``fragments.FragmentGuard`` while a table call prepares a statement
+    that holds client conditions. ``dirty`` marks a connection whose settings
+    a client changed (PRAGMA): it is closed instead of going back to the pool.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.guard: Guard | None = None
+        self.dirty = False
+        self.set_authorizer(self._authorize)
+
+    def _authorize(
+        self, action: int, arg1: str | None, arg2: str | None, db: str | None, source: str | None
+    ) -> int:
+        guard = self.guard
+        if guard is not None:
+            return guard(action, arg1, arg2, db, source)
+        if action == sqlite3.SQLITE_ATTACH and arg1 != "":  # "" is VACUUM's scratch database
+            return sqlite3.SQLITE_DENY
+        return sqlite3.SQLITE_OK
+
+
+def connect(path: Path, settings: Settings) -> StorageConnection:
+    """Open a connection with the dialect's settings and function library."""
+    conn = sqlite3.connect(
+        path,
+        timeout=0,
+        isolation_level=None,
+        check_same_thread=False,  # the embedded server's loop thread is not the importer's
+        cached_statements=512,
+        factory=StorageConnection,
+    )
+    try:
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA case_sensitive_like = ON")  # the dialect's LIKE is case-sensitive
+        conn.execute(f"PRAGMA synchronous = {settings.durability.upper()}")
+        register_functions(conn)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def database_not_found(name: str) -> ApiError:
+    return ApiError("database_not_found", f"Database '{name}' does not exist")
+
+
+def is_busy(exc: BaseException) -> bool:
+    if isinstance(exc, ApiError):
+        return exc.code == "database_locked"
+    return isinstance(exc, sqlite3.OperationalError) and getattr(exc, "sqlite_errorname", "").startswith(
+        ("SQLITE_BUSY", "SQLITE_LOCKED")
+    )
+
+
+async def retry_busy(timeout: float, fn: Callable[..., T], *args: Any) -> T:
+    """Run ``fn(*args)``; while SQLite says BUSY, sleep a little and retry until ``timeout``.
+
+    ``fn`` must leave nothing behind when it fails (one statement, or its own
+    transaction rolled back), so that running it again is safe.
+    """
+    try:
+        return fn(*args)
+    except (sqlite3.OperationalError, ApiError) as exc:
+        if not is_busy(exc):
+            raise
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    delay = _FIRST_RETRY_DELAY
+    while True:
+        await asyncio.sleep(delay)
+        try:
+            return fn(*args)
+        except (sqlite3.OperationalError, ApiError) as exc:
+            if not is_busy(exc):
+                raise
+            if loop.time() + delay > deadline:
+                raise ApiError(
+                    "database_locked",
+                    f"Database is locked: another transaction held the write lock past {timeout:g} s",
+                ) from None
+        delay = min(delay * 2, _LONGEST_RETRY_DELAY)
+
+
+_NO_COLUMN_NAMED = re.compile(r"table \S+ has no column named (.+)")
+
+
+def translate_error(exc: Exception) -> ApiError:
+    """``translate_sqlite_error`` plus the few messages only PhantomDB Lite produces."""
+    message = str(exc)
+    if match := _NO_COLUMN_NAMED.fullmatch(message):
+        return ApiError("column_not_found", f"Column '{match.group(1)}' does not exist")
+    if message == "integer overflow":  # SQLite's arithmetic (abs, sum) past 64 bits
+        return ApiError("data_error", "Integer overflow: the result does not fit in 64 bits")
+    if message.startswith("Could not decode to UTF-8"):  # TEXT made of bytes that are not UTF-8
+        return ApiError("data_error", message)
+    if getattr(exc, "sqlite_errorname", "") == "SQLITE_AUTH":
+        return ApiError(
+            "not_supported", "PhantomDB Lite does not open other database files (ATTACH, VACUUM INTO)"
+        )
+    if message.startswith("Cannot operate on a closed database"):
+        return ApiError("operational_error", "The database was dropped while the call ran")
+    return translate_sqlite_error(exc)
+
+
+class Pool:
+    """Idle autocommit connections to one database, reused across calls."""
+
+    def __init__(self, name: str, path: Path, settings: Settings):
+        self.name = name
+        self.path = path
+        self.settings = settings
+        self.closed = False
+        self._idle: list[StorageConnection] = []
+        # table name -> (schema_version, primary key columns), see primary_key()
+        self._primary_keys: dict[str, tuple[int, list[str]]] = {}
+
+    def acquire(self) -> StorageConnection:
+        if self.closed:
+            raise database_not_found(self.name)
+        if self._idle:
+            return self._idle.pop()
+        return connect(self.path, self.settings)
+
+    def release(self, conn: StorageConnection) -> None:
+        """Take a connection back; a call that failed half-way must not leave a transaction open."""
+        try:
+            if conn.in_transaction:
+                conn.rollback()
+        except sqlite3.Error:
+            conn.dirty = True
+        conn.guard = None
+        if self.closed or conn.dirty or len(self._idle) >= MAX_IDLE_CONNECTIONS:
+            conn.close()
+        else:
+            self._idle.append(conn)
+
+    def close(self) -> None:
+        self.closed = True
+        while self._idle:
+            self._idle.pop().close()
+
+    def primary_key(self, conn: sqlite3.Connection, table: str) -> list[str]:
+        """The primary key columns of ``table`` (what an insert returns by default)."""
+        version = conn.execute("PRAGMA schema_version").fetchone()[0]
+        known = self._primary_keys.get(table)
+        if known is not None and known[0] == version:
+            return known[1]
+        rows = conn.execute(
+            "SELECT name FROM pragma_table_info(?) WHERE pk > 0 ORDER BY pk", (table,)
+        ).fetchall()
+        columns = [row[0] for row in rows]
+        self._primary_keys[table] = (version, columns)
+        return columns
+
+
+class Storage:
+    """The databases of one data directory."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.data_dir = settings.data_dir
+        self._pools: dict[str, Pool] = {}
+
+    def open(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+
+    def path(self, name: str) -> Path:
+        return self.data_dir / f"{name}{SUFFIX}"
+
+    def pool(self, name: str) -> Pool:
+        """The pool of an existing database; ``database_not_found`` otherwise."""
+        pool = self._pools.get(name)
+        if pool is not None:
+            return pool
+        if not DATABASE_NAME.fullmatch(name) or not self.path(name).is_file():
+            raise database_not_found(name)
+        pool = self._pools[name] = Pool(name, self.path(name), self.settings)
+        return pool
+
+    def names(self) -> list[str]:
+        if not self.data_dir.is_dir():
+            return []
+        names = (path.name[: -len(SUFFIX)] for path in self.data_dir.glob(f"*{SUFFIX}"))
+        return sorted(name for name in names if DATABASE_NAME.fullmatch(name))
+
+    def create(self, name: str) -> None:
+        if not DATABASE_NAME.fullmatch(name):
+            raise ApiError(
+                "invalid_request",
+                f"Invalid database name {name!r}: use at most 63 letters, digits, '_' and '-', not first '-'",
+            )
+        path = self.path(name)
+        if path.exists():
+            raise ApiError("database_exists", f"Database '{name}' already exists")
+        conn = connect(path, self.settings)
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")  # persistent: stored in the file
+        finally:
+            conn.close()
+
+    def describe(self, name: str, conn: sqlite3.Connection) -> dict[str, Any]:
+        tables = conn.execute(
+            "SELECT count(*) FROM sqlite_master"
+            " WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'"
+        ).fetchone()[0]
+        page_count = conn.execute("PRAGMA page_count").fetchone()[0]
+        page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+        return {"name": name, "tables": tables, "size_bytes": page_count * page_size}
+
+    def drop(self, name: str) -> None:
+        """Close the database's pool and delete its files (open transactions are gone already)."""
+        pool = self.pool(name)
+        pool.close()
+        del self._pools[name]
+        for suffix in (SUFFIX, f"{SUFFIX}-wal", f"{SUFFIX}-shm", f"{SUFFIX}-journal"):
+            self.data_dir.joinpath(f"{name}{suffix}").unlink(missing_ok=True)
+
+    def close(self) -> None:
+        for pool in self._pools.values():
+            pool.close()
+        self._pools.clear()

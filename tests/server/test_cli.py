@@ -1,0 +1,172 @@
+"""``phantomdb serve`` / ``python -m phantomdb.server``: flags, the ready line, clean stops."""
+
+from __future__ import annotations
+
+import base64
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import requests
+
+from phantomdb.server.cli import build_parser, main, settings_from_args
+from tests.conftest import READY_PREFIX, start_server
+
+
+def test_the_ready_line_is_printed_once_with_the_real_port(tmp_path: Path) -> None:
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "phantomdb.server",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--data-dir",
+            str(tmp_path),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    assert line.startswith(READY_PREFIX + "http://127.0.0.1:")
+    port = int(line.strip().rsplit(":", 1)[1])
+    assert port > 0
+    assert requests.get(f"http://127.0.0.1:{port}/health", timeout=10).status_code == 200
+    process.terminate()
+    rest, _ = process.communicate(timeout=10)
+    assert rest == ""  # nothing else on stdout: logs go to stderr
+    assert process.returncode == 0
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_stops_the_server_cleanly_and_rolls_back(tmp_path: Path, stop: signal.Signals) -> None:
+    server = start_server(tmp_path)
+    requests.post(server.url + "/databases", json={"name": "app"}, timeout=10)
+    query = server.url + "/databases/app/query"
+    requests.post(query, json={"query": "CREATE TABLE t (x INTEGER)"}, timeout=10)
+    transaction = requests.post(server.url + "/transactions", json={"database": "app"}, timeout=10).json()[
+        "id"
+    ]
+    requests.post(
+        query, json={"query": "INSERT INTO t VALUES (1)"}, headers={"PhantomDB-Transaction": transaction}
+    )
+    server.process.send_signal(stop)
+    assert server.process.wait(timeout=10) == 0
+    assert not (tmp_path / "app.sqlite3-wal").exists()  # every connection closed: WAL checkpointed away
+
+    again = start_server(tmp_path)
+    try:
+        response = requests.post(
+            again.url + "/databases/app/query", json={"query": "SELECT count(*) FROM t"}, timeout=10
+        )
+        assert response.json()["rows"] == [[0]]
+    finally:
+        again.stop()
+
+
+def test_serve_is_the_default_command() -> None:
+    parser = build_parser()
+    assert parser.parse_args(["serve"]).port == 8080
+    with pytest.raises(SystemExit) as exited:
+        main(["--max-rows", "0"])  # parsed as serve: refused by the serve flags
+    assert exited.value.code == 2
+
+
+def test_flags_map_onto_settings(tmp_path: Path) -> None:
+    args = build_parser().parse_args(
+        [
+            "serve", "--host", "0.0.0.0", "--port", "9999", "--data-dir", str(tmp_path),
+            "--durability", "full", "--max-body-bytes", "1000", "--max-rows", "7",
+            "--transaction-timeout", "2.5", "--busy-timeout", "0.5", "--log-level", "warning",
+            "--user", "a:b:c", "--token", "t",
+        ]
+    )  # fmt: skip
+    settings = settings_from_args(args)
+    assert (settings.host, settings.port, settings.data_dir) == ("0.0.0.0", 9999, tmp_path)
+    assert (settings.durability, settings.max_body_bytes, settings.max_rows) == ("full", 1000, 7)
+    assert (settings.transaction_timeout, settings.busy_timeout, settings.log_level) == (2.5, 0.5, "warning")
+    assert settings.credentials.enabled
+    assert "a" in settings.credentials.users
+    assert settings.credentials.verify(b"Basic " + base64.b64encode(b"a:b:c"))
+
+
+def test_the_defaults_match_the_documentation() -> None:
+    settings = settings_from_args(build_parser().parse_args(["serve"]))
+    assert (settings.host, settings.port, str(settings.data_dir)) == ("127.0.0.1", 8080, "phantomdb-data")
+    assert settings.durability == "normal"
+    assert settings.max_body_bytes == 64 * 1024 * 1024
+    assert (settings.max_rows, settings.transaction_timeout, settings.busy_timeout) == (10_000, 60.0, 5.0)
+    assert not settings.credentials.enabled
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [
+        ["--durability", "sometimes"],
+        ["--transaction-timeout", "0"],
+        ["--busy-timeout", "-1"],
+        ["--user", "nopassword"],
+    ],
+)
+def test_bad_flags_exit_with_status_2(tmp_path: Path, flags: list[str]) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "phantomdb.server", "--port", "0", "--data-dir", str(tmp_path), *flags],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 2
+    assert result.stderr
+    assert READY_PREFIX not in result.stdout
+
+
+def test_a_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
+    server = start_server(tmp_path / "one")
+    try:
+        port = server.url.rsplit(":", 1)[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "phantomdb.server", "--port", port, "--data-dir", str(tmp_path / "two")],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert result.returncode == 1
+        assert "cannot listen" in result.stderr
+    finally:
+        server.stop()
+
+
+def test_durability_full_serves(tmp_path: Path) -> None:
+    server = start_server(tmp_path, "--durability", "full")
+    try:
+        requests.post(server.url + "/databases", json={"name": "app"}, timeout=10)
+        result = requests.post(
+            server.url + "/databases/app/query", json={"query": "PRAGMA synchronous"}, timeout=10
+        )
+        assert result.json()["rows"] == [[2]]  # FULL
+    finally:
+        server.stop()
+
+
+@pytest.mark.skipif(shutil.which("phantomdb") is None, reason="phantomdb is not installed (pip install -e .)")
+def test_the_console_script_serves(tmp_path: Path) -> None:
+    process = subprocess.Popen(
+        ["phantomdb", "serve", "--port", "0", "--data-dir", str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert process.stdout is not None
+    try:
+        url = process.stdout.readline()[len(READY_PREFIX) :].strip()
+        assert requests.get(url + "/health", timeout=10).status_code == 200
+    finally:
+        process.terminate()
+        assert process.wait(10) == 0
