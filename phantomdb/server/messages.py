@@ -186,6 +186,15 @@ def object_field(body: dict[str, Any], name: str) -> dict[str, Any] | None:
     return value
 
 
+def bool_field(body: dict[str, Any], name: str, default: bool) -> bool:
+    value = body.get(name)
+    if value is None:
+        return default
+    if type(value) is not bool:
+        raise invalid(f"'{name}' must be true or false")
+    return value
+
+
 def count_field(body: dict[str, Any], name: str) -> int | None:
     """A non-negative integer field such as ``limit`` or ``offset``."""
     value = body.get(name)

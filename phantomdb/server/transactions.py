@@ -21,7 +21,7 @@ from collections import OrderedDict
 from typing import TYPE_CHECKING
 
 from phantomdb.server.errors import ApiError
-from phantomdb.server.messages import Request, Response, json_response, no_content, text_field
+from phantomdb.server.messages import Request, Response, bool_field, json_response, no_content, text_field
 from phantomdb.server.storage import Pool, Storage, StorageConnection, retry_busy, translate_error
 
 if TYPE_CHECKING:
@@ -68,10 +68,15 @@ class TransactionManager:
 
     # Life cycle -----------------------------------------------------------
 
-    async def begin(self, database: str) -> Transaction:
+    async def begin(self, database: str, foreign_keys: bool = True) -> Transaction:
         pool = self.storage.pool(database)
         conn = pool.acquire()
         try:
+            if not foreign_keys:
+                # SQLite ignores this PRAGMA inside a transaction, so it comes
+                # first; the connection is closed afterwards, never pooled with it.
+                conn.dirty = True
+                conn.execute("PRAGMA foreign_keys = OFF")
             await retry_busy(self.busy_timeout, conn.execute, "BEGIN IMMEDIATE")
         except BaseException:
             pool.release(conn)
@@ -198,9 +203,10 @@ class TransactionManager:
 
 
 async def begin(request: Request) -> Response:
-    database = text_field(request.json_object(), "database", required=True)
+    body = request.json_object()
+    database = text_field(body, "database", required=True)
     transactions = request.app.transactions
-    transaction = await transactions.begin(database)
+    transaction = await transactions.begin(database, bool_field(body, "foreign_keys", True))
     timeout = transactions.timeout
     body = {
         "id": transaction.id,

@@ -256,3 +256,27 @@ def test_the_open_transactions_gauge_follows_begin_and_commit(api: Api, users: s
     assert gauge() == before + 1
     api.post(f"/transactions/{transaction}/commit")
     assert gauge() == before
+
+
+def test_foreign_keys_false_suspends_enforcement_for_that_transaction_only(api: Api, db: str) -> None:
+    api.query(db, "CREATE TABLE parent (id INTEGER PRIMARY KEY)")
+    api.query(db, "CREATE TABLE child (id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES parent (id))")
+    orphan = "INSERT INTO child (parent_id) VALUES (42)"
+
+    relaxed = api.post("/transactions", json={"database": db, "foreign_keys": False}).json()["id"]
+    response = api.post(f"/databases/{db}/query", json={"query": orphan}, headers=in_transaction(relaxed))
+    assert response.status_code == 200, response.text
+    assert api.post(f"/transactions/{relaxed}/rollback").status_code == 204
+
+    strict = api.begin(db)
+    response = api.post(f"/databases/{db}/query", json={"query": orphan}, headers=in_transaction(strict))
+    assert_error(response, 409, "foreign_key_violation")
+    api.post(f"/transactions/{strict}/rollback")
+    assert_error(
+        api.post(f"/databases/{db}/query", json={"query": orphan}), 409, "foreign_key_violation"
+    )
+
+
+def test_foreign_keys_must_be_a_boolean(api: Api, db: str) -> None:
+    response = api.post("/transactions", json={"database": db, "foreign_keys": "no"})
+    assert_error(response, 400, "invalid_request")
