@@ -129,6 +129,7 @@ class SQLCompiler(StatementMixin, compiler.SQLCompiler):
             or self.qualify
             or self.has_extra_select
             or query.select_for_update
+            or query.explain_info
             or not self.select
             or not self.single_table_condition_ok()
         ):

@@ -46,8 +46,11 @@ class PhantomDBCursor(Cursor):
         self._check_open()
         self._reset()
         connection = self.connection
+        param_lists = list(param_list)
+        batch = [bind(sql, params) for params in param_lists]
+        query = batch[0][0] if batch else to_qmark(sql)
         result = connection.client.execute_batch(
-            connection.database, to_qmark(sql), list(param_list), connection.ensure_transaction()
+            connection.database, query, [values for _, values in batch], connection.ensure_transaction()
         )
         self.rowcount = result.rowcount
         self.lastrowid = result.lastrowid

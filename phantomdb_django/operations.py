@@ -46,6 +46,8 @@ def quote_value(value: Any) -> str:
 
 class DatabaseOperations(_SQLITE3):
     compiler_module = "phantomdb_django.compiler"
+    # CAST(x AS json) would take SQLite's NUMERIC affinity; JSON is text.
+    cast_data_types = {**_SQLITE3.cast_data_types, "JSONField": "text"}
 
     date_extract_sql = _phantomdb_function(_SQLITE3.date_extract_sql)
     date_trunc_sql = _phantomdb_function(_SQLITE3.date_trunc_sql)

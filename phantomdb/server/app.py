@@ -20,11 +20,11 @@ import orjson
 from phantomdb.server import VERSION, databases, query, rows, transactions
 from phantomdb.server.auth import CHALLENGES, Authenticator
 from phantomdb.server.config import Settings
-from phantomdb.server.errors import ApiError
+from phantomdb.server.errors import ApiError, translate_sqlite_error
 from phantomdb.server.messages import Request, Response, error_response
 from phantomdb.server.metrics import CONTENT_TYPE, Metrics
 from phantomdb.server.routing import Route, Router
-from phantomdb.server.storage import Storage, translate_error
+from phantomdb.server.storage import Storage
 from phantomdb.server.transactions import TransactionManager
 
 logger = logging.getLogger("phantomdb.server")
@@ -147,7 +147,7 @@ class PhantomDBLite:
         except ApiError as exc:
             response = self._error(exc, route)
         except (sqlite3.Error, OverflowError) as exc:
-            response = self._error(translate_error(exc), route)
+            response = self._error(translate_sqlite_error(exc), route)
         except Exception:
             logger.exception(
                 "Internal error answering %s %s", method, route.template if route else scope["path"]

@@ -33,6 +33,9 @@ _INTEGRITY_CODES = {
 
 _NO_SUCH_TABLE = re.compile(r"no such table: (?:\w+\.)?(.+)")
 _NO_SUCH_COLUMN = re.compile(r"no such column: (.+)")
+_NO_COLUMN_NAMED = re.compile(r"table \S+ has no column named (.+)")
+_STORAGE_FAILURES = ("SQLITE_IOERR", "SQLITE_FULL", "SQLITE_CANTOPEN", "SQLITE_CORRUPT", "SQLITE_NOMEM")
+_DATA_FAILURES = ("SQLITE_TOOBIG", "SQLITE_MISMATCH", "SQLITE_RANGE")
 
 
 def table_not_found(name: str) -> ApiError:
@@ -51,11 +54,21 @@ def translate_sqlite_error(exc: Exception) -> ApiError:
         return ApiError("database_locked", f"Database is locked: {message}")
     if match := _NO_SUCH_TABLE.fullmatch(message):
         return table_not_found(match.group(1))
-    if match := _NO_SUCH_COLUMN.fullmatch(message):
+    if match := _NO_SUCH_COLUMN.fullmatch(message) or _NO_COLUMN_NAMED.fullmatch(message):
         return ApiError("column_not_found", f"Column '{match.group(1)}' does not exist")
-    if errorname.startswith(("SQLITE_IOERR", "SQLITE_FULL", "SQLITE_CANTOPEN", "SQLITE_CORRUPT", "SQLITE_NOMEM")):
+    if message == "integer overflow":  # SQLite's arithmetic (abs, sum) past 64 bits
+        return ApiError("data_error", "Integer overflow: the result does not fit in 64 bits")
+    if message.startswith("Could not decode to UTF-8"):  # TEXT made of bytes that are not UTF-8
+        return ApiError("data_error", message)
+    if errorname == "SQLITE_AUTH":
+        return ApiError(
+            "not_supported", "PhantomDB Lite does not open other database files (ATTACH, VACUUM INTO)"
+        )
+    if message.startswith("Cannot operate on a closed database"):
+        return ApiError("operational_error", "The database was dropped while the call ran")
+    if errorname.startswith(_STORAGE_FAILURES):
         return ApiError("operational_error", message)
-    if isinstance(exc, sqlite3.DataError) or errorname in ("SQLITE_TOOBIG", "SQLITE_MISMATCH", "SQLITE_RANGE"):
+    if isinstance(exc, sqlite3.DataError) or errorname in _DATA_FAILURES:
         return ApiError("data_error", message)
     if isinstance(exc, sqlite3.NotSupportedError):
         return ApiError("not_supported", message)

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from phantomdb.server.config import Settings
-from phantomdb.server.errors import ApiError, translate_sqlite_error
+from phantomdb.server.errors import ApiError
 from phantomdb.server.functions import register_functions
 
 logger = logging.getLogger(__name__)
@@ -122,27 +122,6 @@ async def retry_busy(timeout: float, fn: Callable[..., T], *args: Any) -> T:
                     f"Database is locked: another transaction held the write lock past {timeout:g} s",
                 ) from None
         delay = min(delay * 2, _LONGEST_RETRY_DELAY)
-
-
-_NO_COLUMN_NAMED = re.compile(r"table \S+ has no column named (.+)")
-
-
-def translate_error(exc: Exception) -> ApiError:
-    """``translate_sqlite_error`` plus the few messages only PhantomDB Lite produces."""
-    message = str(exc)
-    if match := _NO_COLUMN_NAMED.fullmatch(message):
-        return ApiError("column_not_found", f"Column '{match.group(1)}' does not exist")
-    if message == "integer overflow":  # SQLite's arithmetic (abs, sum) past 64 bits
-        return ApiError("data_error", "Integer overflow: the result does not fit in 64 bits")
-    if message.startswith("Could not decode to UTF-8"):  # TEXT made of bytes that are not UTF-8
-        return ApiError("data_error", message)
-    if getattr(exc, "sqlite_errorname", "") == "SQLITE_AUTH":
-        return ApiError(
-            "not_supported", "PhantomDB Lite does not open other database files (ATTACH, VACUUM INTO)"
-        )
-    if message.startswith("Cannot operate on a closed database"):
-        return ApiError("operational_error", "The database was dropped while the call ran")
-    return translate_sqlite_error(exc)
 
 
 class Pool:

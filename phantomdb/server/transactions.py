@@ -20,9 +20,9 @@ import sqlite3
 from collections import OrderedDict
 from typing import TYPE_CHECKING
 
-from phantomdb.server.errors import ApiError
+from phantomdb.server.errors import ApiError, translate_sqlite_error
 from phantomdb.server.messages import Request, Response, bool_field, json_response, no_content, text_field
-from phantomdb.server.storage import Pool, Storage, StorageConnection, retry_busy, translate_error
+from phantomdb.server.storage import Pool, Storage, StorageConnection, retry_busy
 
 if TYPE_CHECKING:
     from phantomdb.server.config import Settings
@@ -119,7 +119,7 @@ class TransactionManager:
                 try:
                     transaction.conn.execute("COMMIT")
                 except sqlite3.Error as exc:
-                    raise translate_error(exc) from None
+                    raise translate_sqlite_error(exc) from None
         finally:
             self._close(transaction)
             transaction.lock.release()
@@ -152,7 +152,7 @@ class TransactionManager:
         except sqlite3.Error as exc:
             if "no such savepoint" in str(exc):
                 raise ApiError("invalid_request", f"Savepoint '{name}' does not exist") from None
-            raise translate_error(exc) from None
+            raise translate_sqlite_error(exc) from None
         finally:
             transaction.leave()
 
