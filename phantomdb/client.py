@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import decimal
+import functools
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -99,6 +100,21 @@ def _params_text(params: Sequence[Any]) -> str:
         return orjson.dumps(_encode_params(params)).decode()
     except orjson.JSONEncodeError as exc:
         raise DataError(f"PhantomDB cannot send this value: {exc}", code="data_error") from None
+
+
+@functools.lru_cache(maxsize=1024)
+def _select_path(
+    db: str, table: str, columns: tuple[str, ...], condition: str | None, order_by: str | None,
+    limit: int | None, offset: int | None,
+) -> str:
+    """A select's URL without its params: the same for every run of one statement, so cached."""
+    query: list[tuple[str, Any]] = [("columns", column) for column in columns]
+    optional = (("condition", condition), ("order_by", order_by), ("limit", limit), ("offset", offset))
+    for key, value in optional:
+        if value is not None:
+            query.append((key, value))
+    base = f"/databases/{quote_name(db)}/tables/{quote_name(table)}"
+    return f"{base}?{urlencode(query, quote_via=quote)}" if query else base
 
 
 class PhantomDB:
@@ -253,21 +269,13 @@ class PhantomDB:
         transaction: str | None = None,
     ) -> Result:
         """Rows of one table; a GET, or POST .../select when the URL would be too long."""
-        base = f"/databases/{quote_name(db)}/tables/{quote_name(table)}"
-        query: list[tuple[str, Any]] = [("columns", column) for column in columns or ()]
-        if condition is not None:
-            query.append(("condition", condition))
+        columns = tuple(columns) if columns else ()
+        path = _select_path(db, table, columns, condition, order_by, limit, offset)
         if params:
-            query.append(("params", _params_text(params)))
-        if order_by is not None:
-            query.append(("order_by", order_by))
-        if limit is not None:
-            query.append(("limit", limit))
-        if offset is not None:
-            query.append(("offset", offset))
-        path = f"{base}?{urlencode(query, quote_via=quote)}" if query else base
+            path += ("&" if "?" in path else "?") + "params=" + quote(_params_text(params), safe="")
         if len(self.transport.prefix) + len(path) <= MAX_URL_LENGTH:
             return Result.from_response(self._request("GET", path, None, transaction))
+        base = f"/databases/{quote_name(db)}/tables/{quote_name(table)}"
         body: dict[str, Any] = {"params": _encode_params(params)}
         for key, value in (("columns", list(columns) if columns else None), ("condition", condition),
                            ("order_by", order_by), ("limit", limit), ("offset", offset)):

@@ -31,7 +31,7 @@ from .operations import DatabaseOperations
 CONNECTION_OPTIONS = frozenset(
     {"token", "timeout", "connect_timeout", "verify", "cert", "pool_size", "retries"}
 )
-BACKEND_OPTIONS = frozenset({"data_dir", "CACHE", "TELEMETRY"})
+BACKEND_OPTIONS = frozenset({"data_dir", "durability", "CACHE", "TELEMETRY"})
 
 
 def varchar_type(data: dict[str, Any]) -> str:
@@ -45,7 +45,7 @@ def server_url(settings_dict: dict[str, Any]) -> str:
     """``HOST`` as the server URL; empty means the embedded PhantomDB Lite."""
     host = settings_dict.get("HOST") or ""
     if not host:
-        return embedded_server_url(settings_dict.get("OPTIONS", {}).get("data_dir"))
+        return embedded_server_url(settings_dict.get("OPTIONS", {}))
     if "://" not in host:
         port = settings_dict.get("PORT")
         host = f"http://{host}" + (f":{port}" if port else "")

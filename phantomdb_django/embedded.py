@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import Any
 
 from phantomdb.server.embedded import EmbeddedServer, start_embedded
 
@@ -18,12 +19,16 @@ _servers: dict[Path, EmbeddedServer] = {}
 _lock = threading.Lock()
 
 
-def embedded_server_url(data_dir: str | Path | None) -> str:
-    """The URL of the embedded PhantomDB Lite for ``data_dir``, starting it if needed."""
-    path = Path(data_dir or DEFAULT_DATA_DIR).resolve()
+def embedded_server_url(options: dict[str, Any]) -> str:
+    """The URL of the embedded PhantomDB Lite for ``options["data_dir"]``, starting it if needed.
+
+    ``options["durability"]`` (full, normal, off) applies when this process starts it.
+    """
+    path = Path(options.get("data_dir") or DEFAULT_DATA_DIR).resolve()
     with _lock:
         server = _servers.get(path)
         if server is None:
             path.mkdir(parents=True, exist_ok=True)
-            server = _servers[path] = start_embedded(path)
+            settings = {"durability": options["durability"]} if "durability" in options else {}
+            server = _servers[path] = start_embedded(path, **settings)
         return server.url

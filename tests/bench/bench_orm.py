@@ -34,22 +34,34 @@ BULK_ROWS = 10_000
 NOW = datetime.datetime(2026, 11, 28, 12, 0, 0)
 
 
-def configure(workdir: Path, embedded: bool) -> object | None:
+# sqlite3 journal settings, and the PhantomDB Lite durability that matches them.
+SQLITE_MODES = {
+    "wal": ("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL", "normal"),
+    "default": ("", "full"),
+}
+
+
+def configure(workdir: Path, embedded: bool, sqlite_mode: str = "wal") -> object | None:
     server = None
+    init_command, durability = SQLITE_MODES[sqlite_mode]
     phantomdb = {"ENGINE": "phantomdb_django", "NAME": "bench", "CONN_MAX_AGE": None}
     if embedded:
-        phantomdb.update(HOST="", OPTIONS={"data_dir": str(workdir / "embedded")})
+        phantomdb.update(HOST="", OPTIONS={"data_dir": str(workdir / "embedded"), "durability": durability})
     else:
         from conftest import start_server
 
-        server = start_server(workdir / "server", "--durability", "normal")
+        from phantomdb import PhantomDB
+
+        server = start_server(workdir / "server", "--durability", durability)
         phantomdb["HOST"] = server.url
+        with PhantomDB(server.url) as client:
+            client.ensure_database("bench")
     settings.configure(
         DATABASES={
             "default": {
                 "ENGINE": "django.db.backends.sqlite3",
                 "NAME": str(workdir / "bench.sqlite3"),
-                "OPTIONS": {"init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL"},
+                "OPTIONS": {"init_command": init_command},
             },
             "phantomdb": phantomdb,
         },
@@ -75,9 +87,22 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--repeat", type=int, default=200)
     parser.add_argument("--embedded", action="store_true", help="PhantomDB Lite in-process")
+    parser.add_argument(
+        "--sqlite", choices=sorted(SQLITE_MODES), default="wal",
+        help="wal: WAL + synchronous=NORMAL on both sides; default: Django's default sqlite3 file "
+        "(rollback journal, synchronous=FULL) against PhantomDB Lite --durability full",
+    )
     arguments = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="phantomdb-bench-"))
-    server = configure(workdir, arguments.embedded)
+    server = configure(workdir, arguments.embedded, arguments.sqlite)
+    try:
+        run(arguments)
+    finally:
+        if server is not None:
+            server.stop()
+
+
+def run(arguments: argparse.Namespace) -> None:
 
     from benchapp.models import Person
     from django.db import connections
@@ -123,7 +148,8 @@ def main() -> None:
 
     mode = "embedded" if arguments.embedded else "separate process"
     print(
-        f"phantomdb_django vs sqlite3 (file, WAL), PhantomDB Lite {mode}; median of {arguments.rounds} rounds"
+        f"phantomdb_django vs sqlite3 (file, {arguments.sqlite} journal), PhantomDB Lite {mode}; "
+        f"median of {arguments.rounds} rounds"
     )
     print(f"{'operation':28} {'sqlite3 us':>12} {'phantomdb us':>13} {'ratio':>7}")
     for name, by_alias in results.items():
@@ -132,8 +158,6 @@ def main() -> None:
         print(f"{name:28} {native:12.0f} {ours:13.0f} {ours / native:7.2f}")
     for alias in aliases:
         connections[alias].close()
-    if server is not None:
-        server.stop()
 
 
 if __name__ == "__main__":
