@@ -29,6 +29,9 @@ def embedded_server_url(options: dict[str, Any]) -> str:
         server = _servers.get(path)
         if server is None:
             path.mkdir(parents=True, exist_ok=True)
-            settings = {"durability": options["durability"]} if "durability" in options else {}
+            # Quiet inside the Django process: its own logging says what matters.
+            settings = {"log_level": "warning"}
+            if "durability" in options:
+                settings["durability"] = options["durability"]
             server = _servers[path] = start_embedded(path, **settings)
         return server.url

@@ -15,6 +15,7 @@ callbacks of the second preparation look like those of a subquery.
 
 from __future__ import annotations
 
+import functools
 import re
 import sqlite3
 from typing import Any
@@ -34,8 +35,12 @@ def not_allowed(what: str, reason: str) -> ApiError:
     return ApiError("condition_not_allowed", f"The {what} is not allowed: {reason}")
 
 
+@functools.lru_cache(maxsize=4096)
 def check_fragment(text: str, what: str) -> str:
-    """Return ``text`` if it is a candidate single expression, else raise ``condition_not_allowed``."""
+    """Return ``text`` if it is a candidate single expression, else raise ``condition_not_allowed``.
+
+    Cached: a client sends the same few fragments over and over (one per statement).
+    """
     if not text.strip():
         raise ApiError("invalid_request", f"The {what} is empty")
     bare = _OPAQUE.sub(" ", text)
