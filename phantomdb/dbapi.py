@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import datetime
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from functools import partial
+from typing import Any, TypeVar
 
 from phantomdb import errors
 from phantomdb.client import PhantomDB, Result
@@ -44,6 +45,8 @@ apilevel = "2.0"
 threadsafety = 1
 paramstyle = "qmark"
 
+T = TypeVar("T")
+
 
 class DBAPITypeObject:
     """Equal to every type name of its group (PEP 249 type objects).
@@ -73,8 +76,18 @@ class DBAPITypeObject:
 STRING = DBAPITypeObject("STRING", "text", "varchar", "char", "character", "string", "clob", "json")
 BINARY = DBAPITypeObject("BINARY", "blob", "binary", "varbinary", "bytea", "bytes")
 NUMBER = DBAPITypeObject(
-    "NUMBER", "integer", "int", "bigint", "smallint", "tinyint", "real", "double", "float",
-    "numeric", "decimal", "boolean",
+    "NUMBER",
+    "integer",
+    "int",
+    "bigint",
+    "smallint",
+    "tinyint",
+    "real",
+    "double",
+    "float",
+    "numeric",
+    "decimal",
+    "boolean",
 )
 DATETIME = DBAPITypeObject("DATETIME", "date", "time", "timestamp", "datetime", "duration")
 ROWID = DBAPITypeObject("ROWID", "rowid")
@@ -197,6 +210,25 @@ class Connection:
             self._transaction = self.client.begin_transaction(self.database, foreign_keys=self.foreign_keys)
         return self._transaction
 
+    def run(self, statement: Callable[[str | None], T]) -> T:
+        """Run one statement's call, given the transaction it belongs to.
+
+        That is ``ensure_transaction()``, except in autocommit with
+        ``foreign_keys`` off: then each statement runs in a transaction of its
+        own, since SQLite switches foreign keys off only for whole transactions.
+        """
+        if self.foreign_keys or not self._autocommit:
+            return statement(self.ensure_transaction())
+        self._check_open()
+        transaction = self.client.begin_transaction(self.database, foreign_keys=False)
+        try:
+            result = statement(transaction)
+        except BaseException:
+            self.client.rollback_transaction(transaction)
+            raise
+        self.client.commit_transaction(transaction)
+        return result
+
     def commit(self) -> None:
         """Commit the open transaction; nothing to do when none is open."""
         self._check_open()
@@ -305,9 +337,11 @@ class Cursor:
             self._check_params(parameters)
         self._reset()
         connection = self.connection
-        transaction = connection.ensure_transaction()
-        result = connection.client.execute_query(connection.database, operation, parameters, transaction)
-        self._store(result)
+        self._store(
+            connection.run(
+                partial(connection.client.execute_query, connection.database, operation, parameters)
+            )
+        )
         return self
 
     def executemany(self, operation: str, seq_of_parameters: Iterable[Sequence[Any]]) -> Cursor:
@@ -318,8 +352,9 @@ class Cursor:
             self._check_params(params)
         self._reset()
         connection = self.connection
-        transaction = connection.ensure_transaction()
-        result = connection.client.execute_batch(connection.database, operation, param_lists, transaction)
+        result = connection.run(
+            partial(connection.client.execute_batch, connection.database, operation, param_lists)
+        )
         self.rowcount = result.rowcount
         self.lastrowid = result.lastrowid
         return self
@@ -340,13 +375,13 @@ class Cursor:
     def fetchmany(self, size: int | None = None) -> list[tuple[Any, ...]]:
         rows = self._rows()
         end = self._position + (self.arraysize if size is None else size)
-        chunk = rows[self._position:end]
+        chunk = rows[self._position : end]
         self._position += len(chunk)
         return chunk
 
     def fetchall(self) -> list[tuple[Any, ...]]:
         rows = self._rows()
-        chunk = rows[self._position:] if self._position else rows
+        chunk = rows[self._position :] if self._position else rows
         self._position = len(rows)
         return chunk
 

@@ -31,7 +31,7 @@ from .operations import DatabaseOperations
 CONNECTION_OPTIONS = frozenset(
     {"token", "timeout", "connect_timeout", "verify", "cert", "pool_size", "retries"}
 )
-BACKEND_OPTIONS = frozenset({"data_dir", "durability", "CACHE", "TELEMETRY"})
+BACKEND_OPTIONS = frozenset({"data_dir", "durability"})
 
 
 def varchar_type(data: dict[str, Any]) -> str:

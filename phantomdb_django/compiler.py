@@ -81,8 +81,13 @@ class StatementMixin:
         return self.where_fragment is not None and _reads_only_its_table(self.where_fragment[0])
 
     def query_call(self, sql: str, statement: str, written: frozenset[str] = frozenset()) -> TranslatedSQL:
-        call = Call(operation=QUERY, sql=sql, tables_read=self.tables_in_query(), tables_written=written,
-                    statement=statement)
+        call = Call(
+            operation=QUERY,
+            sql=sql,
+            tables_read=self.tables_in_query(),
+            tables_written=written,
+            statement=statement,
+        )
         return TranslatedSQL(sql, call)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable, Mapping, Sequence
+from functools import partial
 from typing import Any
 
 from phantomdb.client import Result
@@ -37,8 +38,11 @@ class PhantomDBCursor(Cursor):
         finally:
             # The statement's shape only: parameter values are never logged.
             logger.debug(
-                "%s %s in %.2f ms: %s", call.operation, call.table or call.statement,
-                (time.perf_counter() - started) * 1000, call.sql,
+                "%s %s in %.2f ms: %s",
+                call.operation,
+                call.table or call.statement,
+                (time.perf_counter() - started) * 1000,
+                call.sql,
             )
         return self
 
@@ -49,8 +53,9 @@ class PhantomDBCursor(Cursor):
         param_lists = list(param_list)
         batch = [bind(sql, params) for params in param_lists]
         query = batch[0][0] if batch else to_qmark(sql)
-        result = connection.client.execute_batch(
-            connection.database, query, [values for _, values in batch], connection.ensure_transaction()
+        param_lists = [values for _, values in batch]
+        result = connection.run(
+            partial(connection.client.execute_batch, connection.database, query, param_lists)
         )
         self.rowcount = result.rowcount
         self.lastrowid = result.lastrowid
@@ -58,15 +63,26 @@ class PhantomDBCursor(Cursor):
 
     def run(self, call: Call, params: Sequence[Any] | Mapping[str, Any] | None) -> Result:
         """Send one Call: the table call it names, or the SQL as a query."""
+        return self.connection.run(partial(self.send, call, params))
+
+    def send(
+        self, call: Call, params: Sequence[Any] | Mapping[str, Any] | None, transaction: str | None
+    ) -> Result:
         connection = self.connection
         client = connection.client
         database = connection.database
-        transaction = connection.ensure_transaction()
         operation = call.operation
         if operation == SELECT:
             return client.select(
-                database, call.table, call.columns, call.condition, params,
-                call.order_by, call.limit, call.offset, transaction,
+                database,
+                call.table,
+                call.columns,
+                call.condition,
+                params,
+                call.order_by,
+                call.limit,
+                call.offset,
+                transaction,
             )
         if operation == INSERT:
             width = len(call.columns)
@@ -84,8 +100,13 @@ class PhantomDBCursor(Cursor):
                     expressions[assignment.column] = assignment.expression
                     expression_params.extend(values)
             rowcount = client.update(
-                database, call.table, data, call.condition,
-                [*expression_params, *params[position:]], expressions, transaction,
+                database,
+                call.table,
+                data,
+                call.condition,
+                [*expression_params, *params[position:]],
+                expressions,
+                transaction,
             )
             return Result(columns=[], types=[], rows=[], rowcount=rowcount, lastrowid=None)
         if operation == DELETE:
@@ -95,4 +116,3 @@ class PhantomDBCursor(Cursor):
             return Result(columns=[], types=[], rows=[], rowcount=rowcount, lastrowid=None)
         sql, values = bind(call.sql, params)
         return client.execute_query(database, sql, values, transaction)
-

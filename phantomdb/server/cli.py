@@ -105,7 +105,7 @@ def serve(settings: Settings) -> None:
     """Run the server in this thread until SIGTERM or SIGINT."""
     from phantomdb.server.serve import READY_MESSAGE, bind_socket, build_server, socket_url
 
-    level = logging.getLevelName(settings.log_level.upper()) if settings.log_level != "trace" else 5
+    level = logging.getLevelName(settings.log_level.upper())
     logging.basicConfig(
         level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

@@ -17,7 +17,8 @@ import orjson
 from phantomdb.server.auth import Credentials
 
 DURABILITY_LEVELS = ("full", "normal", "off")
-LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
+# No "trace": uvicorn's trace logging prints query strings, which hold parameter values.
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 
 
 @dataclass(frozen=True)

@@ -593,8 +593,8 @@ def test_unicode_lower_and_upper(q):
     assert q("UNICODE_UPPER('straße')") == "STRASSE"
     assert q("UNICODE_UPPER('ﬁne')") == "FINE"
     assert q("UNICODE_UPPER('привет')") == "ПРИВЕТ"
-    # SQLite's own LOWER/UPPER only know ASCII.
-    assert q("LOWER('ÉCOLE')") == "École"
+    # PhantomDB's LOWER/UPPER are these, not SQLite's ASCII-only ones.
+    assert q("LOWER('ÉCOLE')") == "école"
 
 
 @given(st.text())
@@ -979,3 +979,11 @@ def test_duration_arithmetic_matches_python(stored, microseconds):
     shifted = stored + timedelta(microseconds=microseconds)
     assert one("FORMAT_DTDELTA('+', ?, ?)", text, microseconds) == str(shifted)
     assert one("TIMESTAMP_DIFF(?, ?)", str(shifted), text) == microseconds
+
+
+def test_lower_and_upper_are_right_for_all_of_unicode(conn: sqlite3.Connection) -> None:
+    assert conn.execute("SELECT LOWER('ÉCOLE Ζ ДОМ'), UPPER('straße école')").fetchone() == (
+        "école ζ дом",
+        "STRASSE ÉCOLE",
+    )
+    assert conn.execute("SELECT LOWER(NULL), UPPER(NULL)").fetchone() == (None, None)

@@ -65,6 +65,10 @@ def register_functions(conn: sqlite3.Connection) -> None:
     create("CASEFOLD", 1, text.casefold, deterministic=True)
     create("UNICODE_LOWER", 1, text.unicode_lower, deterministic=True)
     create("UNICODE_UPPER", 1, text.unicode_upper, deterministic=True)
+    # SQLite's own LOWER/UPPER change ASCII letters only; PhantomDB's, like
+    # PostgreSQL's, are right for all of Unicode (Django's Lower()/Upper()).
+    create("LOWER", 1, text.unicode_lower, deterministic=True)
+    create("UPPER", 1, text.unicode_upper, deterministic=True)
     lpad, rpad, repeat = text.make_padding_functions(conn.getlimit(sqlite3.SQLITE_LIMIT_LENGTH))
     create("LPAD", 3, lpad, deterministic=True)
     create("RPAD", 3, rpad, deterministic=True)
