@@ -82,10 +82,6 @@ class Call:
     assignments: tuple[Assignment, ...] = ()
     statement: str = field(default="")
 
-    @property
-    def is_table_call(self) -> bool:
-        return self.operation != QUERY
-
 
 class TranslatedSQL(str):
     """The SQL text of a statement that also carries its Call.
