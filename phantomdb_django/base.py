@@ -91,7 +91,7 @@ class DatabaseWrapper(sqlite3_base.DatabaseWrapper):
     # CASEFOLD() of both sides (DatabaseOperations.lookup_cast folds the left).
     operators = {
         **sqlite3_base.DatabaseWrapper.operators,
-        "iexact": "LIKE CASEFOLD(%s) ESCAPE '\\'",
+        "iexact": "= CASEFOLD(%s)",
         "icontains": "LIKE CASEFOLD(%s) ESCAPE '\\'",
         "istartswith": "LIKE CASEFOLD(%s) ESCAPE '\\'",
         "iendswith": "LIKE CASEFOLD(%s) ESCAPE '\\'",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import partial
 from typing import Any
 
@@ -25,18 +25,35 @@ logger = logging.getLogger("phantomdb_django")
 class PhantomDBCursor(Cursor):
     """A PEP 249 cursor that speaks Django's ``%s`` paramstyle and table calls."""
 
-    def execute(self, sql: str, params: Sequence[Any] | None = None) -> PhantomDBCursor:
+    def execute(self, sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None) -> PhantomDBCursor:
         self._check_open()
         self._reset()
         call = getattr(sql, "call", None) or query_call(sql)
+        self._store(self._run(call, partial(self.send, call, params)))
+        return self
+
+    def executemany(self, sql: str, param_list: Iterable[Sequence[Any]]) -> PhantomDBCursor:
+        self._check_open()
+        self._reset()
+        batch = [bind(sql, params) for params in param_list]
+        query = batch[0][0] if batch else to_qmark(sql)
+        connection = self.connection
+        send = partial(
+            connection.client.execute_batch, connection.database, query, [values for _, values in batch]
+        )
+        result = self._run(query_call(sql), send)
+        self.rowcount = result.rowcount
+        self.lastrowid = result.lastrowid
+        return self
+
+    def _run(self, call: Call, send: Callable[[str | None], Result]) -> Result:
+        """Send one call in the transaction it belongs to; log its shape, never its values."""
         if not logger.isEnabledFor(logging.DEBUG):
-            self._store(self.run(call, params))
-            return self
+            return self.connection.run(send)
         started = time.perf_counter()
         try:
-            self._store(self.run(call, params))
+            return self.connection.run(send)
         finally:
-            # The statement's shape only: parameter values are never logged.
             logger.debug(
                 "%s %s in %.2f ms: %s",
                 call.operation,
@@ -44,30 +61,11 @@ class PhantomDBCursor(Cursor):
                 (time.perf_counter() - started) * 1000,
                 call.sql,
             )
-        return self
-
-    def executemany(self, sql: str, param_list: Iterable[Sequence[Any]]) -> PhantomDBCursor:
-        self._check_open()
-        self._reset()
-        connection = self.connection
-        param_lists = list(param_list)
-        batch = [bind(sql, params) for params in param_lists]
-        query = batch[0][0] if batch else to_qmark(sql)
-        param_lists = [values for _, values in batch]
-        result = connection.run(
-            partial(connection.client.execute_batch, connection.database, query, param_lists)
-        )
-        self.rowcount = result.rowcount
-        self.lastrowid = result.lastrowid
-        return self
-
-    def run(self, call: Call, params: Sequence[Any] | Mapping[str, Any] | None) -> Result:
-        """Send one Call: the table call it names, or the SQL as a query."""
-        return self.connection.run(partial(self.send, call, params))
 
     def send(
         self, call: Call, params: Sequence[Any] | Mapping[str, Any] | None, transaction: str | None
     ) -> Result:
+        """Make the REST call a Call names, or send its SQL as a query."""
         connection = self.connection
         client = connection.client
         database = connection.database
@@ -88,7 +86,9 @@ class PhantomDBCursor(Cursor):
             width = len(call.columns)
             columns = call.columns
             rows = [dict(zip(columns, params[i : i + width])) for i in range(0, len(params), width)]
-            return client.insert(database, call.table, rows, call.returning, transaction)
+            # One row travels as one object, as the REST API's single insert.
+            body = rows[0] if len(rows) == 1 else rows
+            return client.insert(database, call.table, body, call.returning, transaction)
         if operation == UPDATE:
             data, expressions, expression_params, position = {}, {}, [], 0
             for assignment in call.assignments:

@@ -66,6 +66,10 @@ class DatabaseOperations(_SQLITE3):
             return "CASEFOLD(%s)"
         return "%s"
 
+    def prep_for_iexact_query(self, x: str) -> str:
+        # iexact compares folded values with "=", so its value is not a LIKE pattern.
+        return x
+
     def last_executed_query(self, cursor: Any, sql: str, params: Any) -> str:
         # The sqlite3 backend asks the database to quote; here that would be a
         # REST round trip per logged query, so values are quoted locally.
