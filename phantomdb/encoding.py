@@ -95,7 +95,7 @@ def decode_value(value: Any) -> Any:
         raise ValueError(f"unknown value encoding {tag!r}")
     try:
         return decoder(payload)
-    except (TypeError, ValueError, KeyError, ArithmeticError, OverflowError) as exc:
+    except (TypeError, ValueError, KeyError, AttributeError, ArithmeticError, OverflowError) as exc:
         raise ValueError(f"bad {tag} value: {payload!r}") from exc
 
 
