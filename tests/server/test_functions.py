@@ -1,7 +1,5 @@
 """The PhantomDB SQL function library (phantomdb.server.functions), through real SQL."""
 
-# Non-Latin letters that look like Latin ones are this file's test data.
-# ruff: noqa: RUF001, RUF003
 
 from __future__ import annotations
 
