@@ -117,7 +117,7 @@ def test_secrets_never_reach_the_log(tmp_path: Path) -> None:
         process = subprocess.Popen(
             [
                 sys.executable, "-m", "phantomdb.server", "--port", "0", "--data-dir", str(tmp_path / "data"),
-                "--user", f"u:{password}", "--token", token, "--log-level", "trace",
+                "--user", f"u:{password}", "--token", token, "--log-level", "debug",
             ],
             stdout=subprocess.PIPE, stderr=stderr, text=True,
         )  # fmt: skip
