@@ -95,6 +95,17 @@ def _encode_operation(operation: Mapping[str, Any]) -> Mapping[str, Any]:
     return operation
 
 
+# quote(text, safe="") of ASCII text, as one str.translate: what stays is A-Z a-z 0-9 _ . - ~
+_QUOTED_ASCII = {
+    code: f"%{code:02X}" for code in range(128) if not (chr(code).isalnum() or chr(code) in "_.-~")
+}
+
+
+def _quote_value(text: str) -> str:
+    """``quote(text, safe="")``, faster for the ASCII text of most parameter lists."""
+    return text.translate(_QUOTED_ASCII) if text.isascii() else quote(text, safe="")
+
+
 def _params_text(params: Sequence[Any]) -> str:
     try:
         return orjson.dumps(_encode_params(params)).decode()
@@ -272,7 +283,7 @@ class PhantomDB:
         columns = tuple(columns) if columns else ()
         path = _select_path(db, table, columns, condition, order_by, limit, offset)
         if params:
-            path += ("&" if "?" in path else "?") + "params=" + quote(_params_text(params), safe="")
+            path += ("&" if "?" in path else "?") + "params=" + _quote_value(_params_text(params))
         if len(self.transport.prefix) + len(path) <= MAX_URL_LENGTH:
             return Result.from_response(self._request("GET", path, None, transaction))
         base = f"/databases/{quote_name(db)}/tables/{quote_name(table)}"

@@ -50,6 +50,8 @@ HeadersHook = Callable[[MutableMapping[str, str]], Any]
 
 # Methods whose request may be sent twice without changing the outcome.
 _IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS"})
+# Methods whose request without a body still says Content-Length: 0.
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 # Codes for error responses that carry no PhantomDB JSON error (a proxy's page).
 _STATUS_CODES = {
@@ -97,6 +99,153 @@ def _is_dropped(sock: socket.socket) -> bool:
         return bool(select.select([sock], [], [], 0)[0])
     except (OSError, ValueError):
         return True
+
+
+class _KeptReader:
+    """A connection's buffered reader of its socket, which every response on it reads from.
+
+    http.client gives each response a new buffered reader (``sock.makefile``)
+    and closes it after the body; a keep-alive connection reuses this one. A
+    response that is still being read when its connection closes (``Connection:
+    close``) becomes the reader's last user and closes it when done, as it would
+    close its own reader.
+    """
+
+    __slots__ = ("file", "in_use", "orphaned", "sock")
+
+    def __init__(self, sock: socket.socket):
+        self.sock = sock
+        self.file = sock.makefile("rb")
+        self.in_use = False  # a response is reading from it
+        self.orphaned = False  # its connection closed: the last response closes it
+
+    def makefile(self, mode: str) -> Any:  # what HTTPResponse asks its "socket" for
+        self.in_use = True
+        return self.file
+
+    def done(self) -> None:
+        """The response reading from it finished (or was closed)."""
+        self.in_use = False
+        if self.orphaned:
+            self.file.close()
+
+    def release(self) -> None:
+        """Its connection closed; close now unless a response still reads from it."""
+        self.orphaned = True
+        if not self.in_use:
+            self.file.close()
+
+
+class _Response(http.client.HTTPResponse):
+    """A response read through its connection's ``_KeptReader``, left open for the next one."""
+
+    def __init__(self, reader: _KeptReader, debuglevel: int = 0, method: str | None = None):
+        super().__init__(reader, debuglevel, method)  # type: ignore[arg-type]  # takes reader.makefile()
+        self._reader = reader
+
+    def _close_conn(self) -> None:
+        if self.fp is not None:
+            self.fp = None
+            self._reader.done()
+
+
+class _PreparedHead:
+    """A mixin for http.client connections: fewer objects and checks per request.
+
+    ``putheader`` checks and encodes every header of every request; the headers
+    that are the same on every request (Host, credentials, User-Agent...) are
+    checked once by ``prepare_headers`` instead and written with ``put_prepared``.
+    Responses read through one ``_KeptReader`` per socket instead of a new
+    buffered reader each.
+    """
+
+    _kept: _KeptReader | None = None
+    _join_next = False  # the next send() is a request head whose body follows
+    _held: bytes | None = None
+
+    def put_prepared(self, lines: bytes) -> None:
+        """Add header lines that ``prepare_headers`` made (CRLF-separated, no final CRLF)."""
+        self._output(lines)  # type: ignore[attr-defined]  # what putheader itself ends with
+
+    def end_request(self, body: bytes | None) -> None:
+        """``endheaders(body)``, with the head and a body in one send.
+
+        http.client sends them in two: with TCP_NODELAY, two TCP segments, and
+        the server may wake up for the head alone.
+        """
+        if not body:
+            self.endheaders()  # type: ignore[attr-defined]
+            return
+        self._join_next = True
+        try:
+            self.endheaders(body)  # type: ignore[attr-defined]  # sends the head, then the body
+        except BaseException:
+            self._held = None
+            raise
+        finally:
+            self._join_next = False
+        held, self._held = self._held, None
+        if held is not None:  # endheaders sent no body after the head
+            super().send(held)  # type: ignore[misc]
+
+    def send(self, data: Any) -> None:
+        if self._join_next:
+            self._join_next = False
+            self._held = data
+            return
+        held = self._held
+        if held is not None:
+            self._held = None
+            data = held + data
+        super().send(data)  # type: ignore[misc]
+
+    def response_class(  # called by getresponse() as self.response_class(self.sock, ...)
+        self, sock: socket.socket, debuglevel: int = 0, method: str | None = None, url: str | None = None
+    ) -> http.client.HTTPResponse:
+        kept = self._kept
+        if kept is None or kept.sock is not sock:
+            kept = self._kept = _KeptReader(sock)
+        return _Response(kept, debuglevel, method)
+
+    def close(self) -> None:
+        kept, self._kept = self._kept, None
+        try:
+            super().close()  # type: ignore[misc]
+        finally:
+            if kept is not None:
+                kept.release()
+
+
+class _Connection(_PreparedHead, http.client.HTTPConnection):
+    pass
+
+
+class _SecureConnection(_PreparedHead, http.client.HTTPSConnection):
+    pass
+
+
+class _HeaderRecorder(http.client.HTTPConnection):
+    """Runs http.client's own checks and encoding of request headers and keeps the lines."""
+
+    def __init__(self, host: str, port: int, default_port: int):
+        super().__init__(host, port)
+        self.default_port = default_port
+        self.lines: list[bytes] = []
+
+    def _output(self, s: bytes) -> None:
+        self.lines.append(s)
+
+
+def prepare_headers(host: str, port: int, default_port: int, headers: Mapping[str, str]) -> bytes:
+    """The Host and Accept-Encoding lines http.client writes, then ``headers``: one block.
+
+    Raises ValueError for a header http.client refuses (a CR or LF in a token, say).
+    """
+    recorder = _HeaderRecorder(host, port, default_port)
+    recorder.putrequest("GET", "/")  # adds Host and Accept-Encoding as for any request
+    for name, value in headers.items():
+        recorder.putheader(name, value)
+    return b"\r\n".join(recorder.lines[1:])  # without the request line
 
 
 class Transport:
@@ -158,6 +307,12 @@ class Transport:
             basic = base64.b64encode(f"{user}:{password or ''}".encode()).decode("ascii")
             headers["Authorization"] = f"Basic {basic}"
         self._headers = headers
+        self._prepared: bytes | None
+        default_port = 443 if self.scheme == "https" else 80
+        try:
+            self._prepared = prepare_headers(self.host, self.port, default_port, headers)
+        except ValueError:  # a header http.client refuses: it says so on each request, as it always did
+            self._prepared = None
         self._idle: list[http.client.HTTPConnection] = []
         self._lock = threading.Lock()
         self._closed = False
@@ -187,11 +342,11 @@ class Transport:
         """Open a connection now, so that a failure is known to precede any send."""
         conn: http.client.HTTPConnection
         if self._ssl_context is not None:
-            conn = http.client.HTTPSConnection(
+            conn = _SecureConnection(
                 self.host, self.port, timeout=self.connect_timeout, context=self._ssl_context
             )
         else:
-            conn = http.client.HTTPConnection(self.host, self.port, timeout=self.connect_timeout)
+            conn = _Connection(self.host, self.port, timeout=self.connect_timeout)
         try:
             conn.connect()
         except TimeoutError:
@@ -254,26 +409,28 @@ class Transport:
 
         ``path`` is relative to the server URL and already quoted, query included.
         """
-        send_headers = self._headers.copy()
         payload: bytes | None = None
         if body is not None:
             try:
                 payload = orjson.dumps(body, default=_json_default, option=orjson.OPT_PASSTHROUGH_DATETIME)
             except orjson.JSONEncodeError as exc:  # an integer beyond 64 bits, say
                 raise DataError(f"PhantomDB cannot send this value: {exc}", code="data_error") from None
-            send_headers["Content-Type"] = "application/json"
-        elif method in ("POST", "PUT", "PATCH"):
-            send_headers["Content-Length"] = "0"
-        if transaction is not None:
-            send_headers["PhantomDB-Transaction"] = transaction
-        if headers:
-            send_headers.update(headers)
-        if self.headers_hook is not None:
-            self.headers_hook(send_headers)
+        send_headers: dict[str, str] | None = None
+        if headers or self.headers_hook is not None or self._prepared is None:
+            # The general way: every header through putheader, the hook sees them all.
+            send_headers = self._headers.copy()
+            if payload is not None:
+                send_headers["Content-Type"] = "application/json"
+            elif method in _BODY_METHODS:
+                send_headers["Content-Length"] = "0"
+            if transaction is not None:
+                send_headers["PhantomDB-Transaction"] = transaction
+            if headers:
+                send_headers.update(headers)
+            if self.headers_hook is not None:
+                self.headers_hook(send_headers)
         target = self.prefix + path
         idempotent = method in _IDEMPOTENT
-        # Messages and logs name the route, never the query string: it holds values.
-        route = path.split("?", 1)[0]
 
         attempt = 0
         while True:
@@ -290,13 +447,16 @@ class Transport:
                     code="connection_failed",
                 ) from None
             try:
-                conn.request(method, target, payload, send_headers)
+                if send_headers is None:
+                    self._send(conn, method, target, payload, transaction)
+                else:
+                    self._send_with(conn, method, target, payload, send_headers)
                 response = conn.getresponse()
                 data = response.read()
             except TimeoutError:
                 conn.close()
                 raise OperationalError(
-                    f"PhantomDB server at {self.url} did not answer {method} {route} "
+                    f"PhantomDB server at {self.url} did not answer {method} {_route(path)} "
                     f"within {self.timeout}s",
                     code="timeout",
                 ) from None
@@ -305,17 +465,19 @@ class Transport:
                 reason = str(exc) or type(exc).__name__
                 if idempotent and attempt < self.retries:
                     attempt += 1
-                    logger.debug("%s %s on %s broke (%s); retry %d", method, route, self.url, reason, attempt)
+                    logger.debug(
+                        "%s %s on %s broke (%s); retry %d", method, _route(path), self.url, reason, attempt
+                    )
                     continue
                 if idempotent:
                     message = (
                         f"Failed to connect to PhantomDB server at {self.url}: "
-                        f"the connection broke during {method} {route} ({reason})"
+                        f"the connection broke during {method} {_route(path)} ({reason})"
                     )
                 else:
                     message = (
-                        f"Lost the connection to PhantomDB server at {self.url} during {method} {route} "
-                        f"({reason}); not retried, as the server may have applied it"
+                        f"Lost the connection to PhantomDB server at {self.url} during "
+                        f"{method} {_route(path)} ({reason}); not retried, as the server may have applied it"
                     )
                 raise OperationalError(message, code="connection_failed") from None
             if response.will_close:
@@ -334,10 +496,40 @@ class Transport:
                 return orjson.loads(data)
             except orjson.JSONDecodeError as exc:
                 raise InternalError(
-                    f"PhantomDB server at {self.url} answered {method} {route} with invalid JSON: {exc}",
+                    f"PhantomDB server at {self.url} answered {method} {_route(path)} "
+                    f"with invalid JSON: {exc}",
                     code="internal_error",
                     status=status,
                 ) from None
+
+    def _send(
+        self, conn: _PreparedHead, method: str, target: str, payload: bytes | None, transaction: str | None
+    ) -> None:
+        """Write one request: what ``conn.request`` writes, with the fixed headers prepared once."""
+        conn.putrequest(method, target, skip_host=True, skip_accept_encoding=True)  # type: ignore[attr-defined]
+        conn.put_prepared(self._prepared)  # type: ignore[arg-type]  # not None on this path
+        if payload is not None:
+            conn.put_prepared(b"Content-Type: application/json\r\nContent-Length: %d" % len(payload))
+        elif method in _BODY_METHODS:
+            conn.put_prepared(b"Content-Length: 0")
+        if transaction is not None:
+            conn.putheader("PhantomDB-Transaction", transaction)  # type: ignore[attr-defined]
+        conn.end_request(payload)
+
+    @staticmethod
+    def _send_with(
+        conn: _PreparedHead, method: str, target: str, payload: bytes | None, headers: Mapping[str, str]
+    ) -> None:
+        """Write one request with ``headers`` as given (a hook's too): what ``conn.request`` writes."""
+        names = {name.lower() for name in headers}
+        conn.putrequest(  # type: ignore[attr-defined]
+            method, target, skip_host="host" in names, skip_accept_encoding="accept-encoding" in names
+        )
+        for name, value in headers.items():
+            conn.putheader(name, value)  # type: ignore[attr-defined]
+        if payload is not None and "content-length" not in names and "transfer-encoding" not in names:
+            conn.putheader("Content-Length", str(len(payload)))  # type: ignore[attr-defined]
+        conn.end_request(payload)
 
     @staticmethod
     def _error(status: int, data: bytes, content_type: str | None) -> PhantomDBError:
@@ -357,6 +549,11 @@ class Transport:
             text = data[:200].decode("utf-8", "replace").strip()
             message = f"PhantomDB server answered HTTP {status}" + (f": {text}" if text else "")
         return error_from_response(code, message, status)
+
+
+def _route(path: str) -> str:
+    """Messages and logs name the route, never the query string: it holds values."""
+    return path.split("?", 1)[0]
 
 
 def quote_name(name: str) -> str:

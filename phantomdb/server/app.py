@@ -134,7 +134,7 @@ class PhantomDBLite:
             elif name == b"content-length":
                 content_length = value
         try:
-            if route is None or not route.public:
+            if self.auth.enabled and (route is None or not route.public):
                 await self.auth.authenticate(request.authorization)
             if route is None:
                 raise ApiError("route_not_found", f"No route for {method} {scope['path']}")

@@ -8,7 +8,7 @@ connection from the database's pool.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from phantomdb.server.storage import Pool, StorageConnection, retry_busy
@@ -61,9 +61,10 @@ class Lease:
         else:
             self.pool.release(self.conn)
 
-    async def run(self, fn: Callable[..., T], *args: Any) -> T:
-        """``fn(conn, *args)``, retried while another transaction holds the write lock."""
-        return await retry_busy(self.settings.busy_timeout, fn, self.conn, *args)
+    def run(self, fn: Callable[..., T], *args: Any) -> Awaitable[T]:
+        """``await lease.run(fn, ...)``: ``fn(conn, *args)``, retried while another transaction
+        holds the write lock (``retry_busy`` itself, without another coroutine around it)."""
+        return retry_busy(self.settings.busy_timeout, fn, self.conn, *args)
 
     async def atomic(self, fn: Callable[..., T], *args: Any) -> T:
         """``fn(conn, *args)`` all or nothing: in its own transaction, or a savepoint inside the client's."""

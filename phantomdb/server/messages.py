@@ -86,16 +86,7 @@ class Request:
 
     def query_json_list(self, name: str) -> list[Any] | None:
         """A query parameter that holds a JSON list, such as ``params``."""
-        text = self.query_value(name)
-        if text is None:
-            return None
-        try:
-            value = orjson.loads(text)
-        except orjson.JSONDecodeError:
-            raise ApiError("invalid_json", f"'{name}' is not JSON: {text[:200]!r}") from None
-        if not isinstance(value, list):
-            raise invalid(f"'{name}' must be a JSON list")
-        return value
+        return json_list(name, self.query_value(name))
 
     # Body ---------------------------------------------------------------
 
@@ -160,6 +151,19 @@ def error_response(error: ApiError) -> Response:
 # Fields -------------------------------------------------------------------
 
 
+def json_list(name: str, text: str | None) -> list[Any] | None:
+    """The JSON list in the text of field or parameter ``name`` (None when absent)."""
+    if text is None:
+        return None
+    try:
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        raise ApiError("invalid_json", f"'{name}' is not JSON: {text[:200]!r}") from None
+    if not isinstance(value, list):
+        raise invalid(f"'{name}' must be a JSON list")
+    return value
+
+
 def text_field(body: dict[str, Any], name: str, *, required: bool = False) -> str | None:
     """A string field; an empty string counts as given (callers decide if it is valid)."""
     value = body.get(name)
@@ -222,16 +226,52 @@ def _unquote(raw: bytes) -> str:
     return raw.decode("utf-8")
 
 
+# Parsed ``name=value`` pairs by their raw bytes. A client sends the same few
+# pairs over and over (the columns, condition and limit of one statement);
+# ``params`` pairs hold values and change from call to call, so they are not kept.
+_PAIRS: dict[bytes, tuple[str, str]] = {}
+_PAIRS_LIMIT = 4096
+_LONGEST_KEPT_PAIR = 512
+_UNKEPT = (b"params=",)
+
+
+def query_text(raw: bytes) -> str:
+    """One name or value of a query string, percent-decoded."""
+    try:
+        return _unquote(raw)
+    except UnicodeDecodeError:
+        raise invalid("The query string is not UTF-8") from None
+
+
+def _parse_pair(pair: bytes) -> tuple[str, str]:
+    name, _, value = pair.partition(b"=")
+    parsed = (_unquote(name), _unquote(value))
+    if len(pair) <= _LONGEST_KEPT_PAIR and not pair.startswith(_UNKEPT):
+        if len(_PAIRS) >= _PAIRS_LIMIT:
+            _PAIRS.clear()
+        _PAIRS[pair] = parsed
+    return parsed
+
+
 def parse_query(raw: bytes) -> dict[str, list[str]]:
     """Parse ``a=1&a=2&b=x`` into lists of values (faster than urllib's parse_qs)."""
     query: dict[str, list[str]] = {}
     if not raw:
         return query
+    kept = _PAIRS.get
     try:
         for pair in raw.split(b"&"):
-            if pair:
-                name, _, value = pair.partition(b"=")
-                query.setdefault(_unquote(name), []).append(_unquote(value))
+            parsed = kept(pair)
+            if parsed is None:
+                if not pair:
+                    continue
+                parsed = _parse_pair(pair)
+            name, value = parsed
+            values = query.get(name)
+            if values is None:
+                query[name] = [value]
+            else:
+                values.append(value)
     except UnicodeDecodeError:
         raise invalid("The query string is not UTF-8") from None
     return query

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from phantomdb.server.leases import Lease
 
 _STORAGE_CLASSES = {int: "integer", float: "real", str: "text", bytes: "blob"}
+_ENCODED = {False: b',"encoded":false}', True: b',"encoded":true}'}
 
 
 def _tag_float(value: float) -> Any:
@@ -110,12 +111,15 @@ def result_response(
     columns = [description[0] for description in cursor.description]
     rows = cursor.fetchmany(max_rows + 1)
     if len(rows) <= max_rows:
-        head: dict[str, Any] = {"columns": columns}
-        if query_fields:
+        if not query_fields:  # a table select: the body is {"columns", "rows", "encoded"}
+            rows_json, encoded = encode_rows(rows)
+            columns_json = orjson.dumps(columns)
+            body = b"".join((b'{"columns":', columns_json, b',"rows":', rows_json, _ENCODED[encoded]))
+        else:
             types = ColumnTypes(len(columns))
             types.update(rows)
-            head["types"] = types.names
-        body = result_body(head, rows, _cursor_tail(cursor, query_fields, inserts))
+            head = {"columns": columns, "types": types.names}
+            body = result_body(head, rows, _cursor_tail(cursor, True, inserts))
         cursor.close()
         return Response(200, body)
     lease.keep()

@@ -38,16 +38,32 @@ class Route:
         return ", ".join(sorted(self.handlers))
 
 
+_MATCHED_LIMIT = 1024
+
+
 class Router:
-    """Finds the route of a path."""
+    """Finds the route of a path; paths seen before are looked up in a small cache."""
 
     def __init__(self, routes: Iterable[Route]):
         self.routes = list(routes)
         self._by_length: dict[int, list[Route]] = {}
         for route in self.routes:
             self._by_length.setdefault(len(route.segments), []).append(route)
+        # path -> (route, parameters) of paths that matched; clients use a few paths over and over
+        self._matched: dict[str, tuple[Route, dict[str, str]]] = {}
 
     def match(self, path: str) -> tuple[Route, dict[str, str]] | None:
+        found = self._matched.get(path)
+        if found is not None:
+            return found[0], found[1].copy()
+        found = self._search(path)
+        if found is not None:
+            if len(self._matched) >= _MATCHED_LIMIT:
+                self._matched.clear()
+            self._matched[path] = (found[0], found[1].copy())
+        return found
+
+    def _search(self, path: str) -> tuple[Route, dict[str, str]] | None:
         parts = path[1:].split("/")
         for route in self._by_length.get(len(parts), ()):
             values = []

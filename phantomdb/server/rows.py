@@ -10,6 +10,7 @@ legitimately touch other tables.
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 from dataclasses import dataclass
 from typing import Any
@@ -22,9 +23,11 @@ from phantomdb.server.messages import (
     Response,
     count_field,
     invalid,
+    json_list,
     json_response,
     list_field,
     object_field,
+    query_text,
     string_list,
     text_field,
 )
@@ -52,6 +55,22 @@ class Selection:
     offset: int | None
 
     def sql(self, table: str) -> tuple[str, list[Any]]:
+        paging = self.paging()
+        try:
+            sql = _select_sql(table, tuple(self.columns), self.condition, self.order_by, bool(paging))
+        except ApiError:
+            return self._build(table)  # raises what the checks find, in their order
+        params = bind_params(self.params)
+        params += paging
+        return sql, params
+
+    def paging(self) -> list[int]:
+        """The values of the statement's ``LIMIT ? OFFSET ?``, none without limit and offset."""
+        if self.limit is None and self.offset is None:
+            return []
+        return [-1 if self.limit is None else self.limit, self.offset or 0]
+
+    def _build(self, table: str) -> tuple[str, list[Any]]:
         columns = ", ".join(map(quote, self.columns)) if self.columns else "*"
         sql = f"SELECT {columns} FROM {quote(table)}{_where(self.condition)}"
         params = bind_params(self.params)
@@ -63,7 +82,38 @@ class Selection:
         return sql, params
 
 
+@functools.lru_cache(maxsize=1024)
+def _select_sql(
+    table: str, columns: tuple[str, ...], condition: str | None, order_by: str | None, paged: bool
+) -> str:
+    """The SQL of a select; the same for every run of one statement, so cached."""
+    names = ", ".join(map(quote, columns)) if columns else "*"
+    sql = f"SELECT {names} FROM {quote(table)}{_where(condition)}"
+    if order_by is not None:
+        sql += f" ORDER BY \n{check_fragment(order_by, 'ordering')}\n"
+    if paged:
+        sql += " LIMIT ? OFFSET ?"
+    return sql
+
+
+# (table, query string before its last params) -> (SQL, paging values) of selects
+# that ran before. A client sends the same query string but for the params on
+# every run of one statement: the SQL is already built and its fragments checked.
+_PLANS: dict[tuple[str, bytes], tuple[str, list[int]]] = {}
+_PLANS_LIMIT = 1024
+_LAST_PARAMS = b"&params="
+
+
 async def select_rows(request: Request) -> Response:
+    table = request.params["table"]
+    head, found, tail = request.query_string.rpartition(_LAST_PARAMS)
+    key = (table, head) if found and b"&" not in tail else None
+    plan = _PLANS.get(key) if key is not None else None  # type: ignore[arg-type]
+    if plan is not None:  # only the params are new; they are checked as below
+        sql, paging = plan
+        params = bind_params(json_list("params", query_text(tail)) or [])
+        params += paging
+        return await _select(request, table, sql, params)
     selection = Selection(
         columns=request.query.get("columns", []),
         condition=request.query_value("condition"),
@@ -72,7 +122,12 @@ async def select_rows(request: Request) -> Response:
         limit=request.query_int("limit"),
         offset=request.query_int("offset"),
     )
-    return await _select(request, selection)
+    sql, params = selection.sql(table)
+    if key is not None:
+        if len(_PLANS) >= _PLANS_LIMIT:
+            _PLANS.clear()
+        _PLANS[key] = (sql, selection.paging())
+    return await _select(request, table, sql, params)
 
 
 async def select_rows_from_body(request: Request) -> Response:
@@ -85,12 +140,12 @@ async def select_rows_from_body(request: Request) -> Response:
         limit=count_field(body, "limit"),
         offset=count_field(body, "offset"),
     )
-    return await _select(request, selection)
-
-
-async def _select(request: Request, selection: Selection) -> Response:
     table = request.params["table"]
     sql, params = selection.sql(table)
+    return await _select(request, table, sql, params)
+
+
+async def _select(request: Request, table: str, sql: str, params: list[Any]) -> Response:
     guard = FragmentGuard(table, "condition or ordering")
     async with Lease(request) as lease:
         cursor = await lease.run(guard.execute, sql, params)
@@ -100,7 +155,8 @@ async def _select(request: Request, selection: Selection) -> Response:
 # Insert ---------------------------------------------------------------------
 
 
-def _insert_statement(table: str, columns: list[str], returning: list[str]) -> str:
+@functools.lru_cache(maxsize=1024)
+def _insert_statement(table: str, columns: tuple[str, ...], returning: tuple[str, ...]) -> str:
     if columns:
         names = ", ".join(map(quote, columns))
         sql = f"INSERT INTO {quote(table)} ({names}) VALUES ({', '.join('?' * len(columns))})"
@@ -134,13 +190,14 @@ async def insert_rows(request: Request) -> Response:
     async with Lease(request) as lease:
         if returning is None:
             returning = lease.pool.primary_key(lease.conn, table)
+        returned_columns = tuple(returning)
         sql_by_columns: dict[tuple[str, ...], str] = {}  # rows of a bulk insert mostly share columns
         statements = []
         for row in rows:
             columns = tuple(row)
             sql = sql_by_columns.get(columns)
             if sql is None:
-                sql = sql_by_columns[columns] = _insert_statement(table, list(columns), returning)
+                sql = sql_by_columns[columns] = _insert_statement(table, columns, returned_columns)
             statements.append((sql, bind_values(row.values())))
         if len(statements) == 1:
             returned, rowcount, lastrowid = await lease.run(_insert, statements)
@@ -169,6 +226,22 @@ def _probe_and_run(
     return rowcount
 
 
+@functools.lru_cache(maxsize=1024)
+def _update_statements(
+    table: str, columns: tuple[str, ...], expressions: tuple[tuple[str, str], ...], condition: str | None
+) -> tuple[str, str | None]:
+    """The UPDATE and the probe that checks its fragments; the same on every run of one statement."""
+    where = _where(condition)
+    sets = [f"{quote(column)} = ?" for column in columns]
+    sets += [f"{quote(column)} = (\n{check_fragment(sql, 'expression')}\n)" for column, sql in expressions]
+    sql = f"UPDATE {quote(table)} SET {', '.join(sets)}{where}"
+    probe = None
+    if expressions or where:
+        probed = ", ".join(f"(\n{expression}\n)" for _, expression in expressions) or "1"
+        probe = f"SELECT {probed} FROM {quote(table)}{where} LIMIT 0"
+    return sql, probe
+
+
 async def update_rows(request: Request) -> Response:
     body = request.json_object()
     data = object_field(body, "data") or {}
@@ -182,16 +255,7 @@ async def update_rows(request: Request) -> Response:
     if not all(isinstance(expression, str) for expression in expressions.values()):
         raise invalid("'expressions' must map columns to SQL expressions (strings)")
     table = request.params["table"]
-    where = _where(condition)
-    sets = [f"{quote(column)} = ?" for column in data]
-    sets += [
-        f"{quote(column)} = (\n{check_fragment(sql, 'expression')}\n)" for column, sql in expressions.items()
-    ]
-    sql = f"UPDATE {quote(table)} SET {', '.join(sets)}{where}"
-    probe = None
-    if expressions or where:
-        probed = ", ".join(f"(\n{expression}\n)" for expression in expressions.values()) or "1"
-        probe = f"SELECT {probed} FROM {quote(table)}{where} LIMIT 0"
+    sql, probe = _update_statements(table, tuple(data), tuple(expressions.items()), condition)
     guard = FragmentGuard(table, "condition or expression")
     async with Lease(request) as lease:
         rowcount = await lease.run(

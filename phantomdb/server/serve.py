@@ -61,6 +61,9 @@ class HeldHeadTransport:
         self.flush()
         self._transport.close()
 
+    def is_closing(self) -> bool:  # asked after every response: no detour through __getattr__
+        return self._transport.is_closing()
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self._transport, name)
 
