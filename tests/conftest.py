@@ -10,10 +10,36 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 READY_PREFIX = "PhantomDB Lite listening on "
+
+# The create-table example of docs/rest-api.md, used by the schema, dialect and OpenAPI tests.
+DOCS_USERS_TABLE: dict[str, Any] = {
+    "name": "users",
+    "columns": [
+        {"name": "id", "type": "BIGINT", "primary_key": True, "auto_increment": True},
+        {"name": "email", "type": "VARCHAR(254)", "nullable": False, "unique": True},
+        {"name": "age", "type": "INTEGER", "nullable": False, "default": 0},
+        {
+            "name": "team_id",
+            "type": "INTEGER",
+            "nullable": True,
+            "references": {"table": "teams", "column": "id", "on_delete": "CASCADE", "deferrable": True},
+        },
+    ],
+    "constraints": [
+        {"name": "age_gte_0", "type": "check", "check": '"age" >= 0'},
+        {"name": "uniq_email_age", "type": "unique", "columns": ["email", "age"]},
+    ],
+    "indexes": [
+        {"name": "users_age_idx", "columns": ["age"]},
+        {"name": "users_lower_email", "expressions": ['lower("email")'], "unique": True},
+        {"name": "users_active_age", "columns": ["age"], "condition": '"age" > 18'},
+    ],
+}
 
 
 @dataclass

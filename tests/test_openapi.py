@@ -30,7 +30,7 @@ import pytest
 import referencing
 import requests
 import schemathesis
-from conftest import ServerProcess, start_server
+from conftest import DOCS_USERS_TABLE, ServerProcess, start_server
 from hypothesis import strategies as st
 from openapi_spec_validator import validate as validate_spec
 from referencing.jsonschema import DRAFT202012
@@ -65,29 +65,7 @@ KNOWN_TABLES: list[dict[str, Any]] = [
             {"name": "name", "type": "VARCHAR(40)", "nullable": False, "unique": True},
         ],
     },
-    {
-        "name": "users",
-        "columns": [
-            {"name": "id", "type": "BIGINT", "primary_key": True, "auto_increment": True},
-            {"name": "email", "type": "VARCHAR(254)", "nullable": False, "unique": True},
-            {"name": "age", "type": "INTEGER", "nullable": False, "default": 0},
-            {
-                "name": "team_id",
-                "type": "INTEGER",
-                "nullable": True,
-                "references": {"table": "teams", "column": "id", "on_delete": "CASCADE", "deferrable": True},
-            },
-        ],
-        "constraints": [
-            {"name": "age_gte_0", "type": "check", "check": '"age" >= 0'},
-            {"name": "uniq_email_age", "type": "unique", "columns": ["email", "age"]},
-        ],
-        "indexes": [
-            {"name": "users_age_idx", "columns": ["age"]},
-            {"name": "users_lower_email", "expressions": ['lower("email")'], "unique": True},
-            {"name": "users_active_age", "columns": ["age"], "condition": '"age" > 18'},
-        ],
-    },
+    DOCS_USERS_TABLE,
     {
         "name": "kinds",
         "columns": [

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from phantomdb.server import schema
 from phantomdb.server.dialect import canonical_type, phantomdb_type, translate_ddl
 from phantomdb.server.errors import ApiError
+from tests.conftest import DOCS_USERS_TABLE
 
 
 @pytest.fixture
@@ -45,27 +46,11 @@ def column(description: dict[str, Any], name: str) -> dict[str, Any]:
 
 
 USERS = {
-    "name": "users",
+    **DOCS_USERS_TABLE,
     "columns": [
-        {"name": "id", "type": "BIGINT", "primary_key": True, "auto_increment": True},
-        {"name": "email", "type": "VARCHAR(254)", "nullable": False, "unique": True},
-        {"name": "age", "type": "INTEGER", "nullable": False, "default": 0},
+        *DOCS_USERS_TABLE["columns"][:3],
         {"name": "doc", "type": "JSON"},
-        {
-            "name": "team_id",
-            "type": "INTEGER",
-            "nullable": True,
-            "references": {"table": "teams", "column": "id", "on_delete": "CASCADE", "deferrable": True},
-        },
-    ],
-    "constraints": [
-        {"name": "age_gte_0", "type": "check", "check": '"age" >= 0'},
-        {"name": "uniq_email_age", "type": "unique", "columns": ["email", "age"]},
-    ],
-    "indexes": [
-        {"name": "users_age_idx", "columns": ["age"]},
-        {"name": "users_lower_email", "expressions": ['lower("email")'], "unique": True},
-        {"name": "users_active_age", "columns": ["age"], "condition": '"age" > 18'},
+        DOCS_USERS_TABLE["columns"][3],
     ],
 }
 

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import requests
 
+from tests.conftest import DOCS_USERS_TABLE
 from tests.server.conftest import TRANSACTION_HEADER, Api, assert_error
 
 TEAMS = {
@@ -23,29 +24,7 @@ TEAMS = {
 }
 
 # The example of docs/rest-api.md.
-USERS = {
-    "name": "users",
-    "columns": [
-        {"name": "id", "type": "BIGINT", "primary_key": True, "auto_increment": True},
-        {"name": "email", "type": "VARCHAR(254)", "nullable": False, "unique": True},
-        {"name": "age", "type": "INTEGER", "nullable": False, "default": 0},
-        {
-            "name": "team_id",
-            "type": "INTEGER",
-            "nullable": True,
-            "references": {"table": "teams", "column": "id", "on_delete": "CASCADE", "deferrable": True},
-        },
-    ],
-    "constraints": [
-        {"name": "age_gte_0", "type": "check", "check": '"age" >= 0'},
-        {"name": "uniq_email_age", "type": "unique", "columns": ["email", "age"]},
-    ],
-    "indexes": [
-        {"name": "users_age_idx", "columns": ["age"]},
-        {"name": "users_lower_email", "expressions": ['lower("email")'], "unique": True},
-        {"name": "users_active_age", "columns": ["age"], "condition": '"age" > 18'},
-    ],
-}
+USERS = DOCS_USERS_TABLE
 
 
 def create(api: Api, db: str, spec: dict[str, Any]) -> dict[str, Any]:
