@@ -30,7 +30,6 @@ import pytest
 import referencing
 import requests
 import schemathesis
-from conftest import DOCS_USERS_TABLE, ServerProcess, start_server
 from hypothesis import strategies as st
 from openapi_spec_validator import validate as validate_spec
 from referencing.jsonschema import DRAFT202012
@@ -41,6 +40,8 @@ from schemathesis.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
+
+from tests.conftest import DOCS_USERS_TABLE, ServerProcess, start_server
 
 SPEC = Path(__file__).resolve().parent.parent / "docs" / "openapi.yaml"
 

@@ -27,8 +27,8 @@ ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 CACHE = ROOT / ".django-src"
 
-sys.path.insert(0, str(ROOT / "tests"))
-from conftest import start_server  # noqa: E402
+sys.path.insert(0, str(ROOT))
+from tests.conftest import start_server  # noqa: E402
 
 APPS = (
     "queries or_lookups xor_lookups null_queries custom_lookups raw_query distinct_on_fields ordering "
