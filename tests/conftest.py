@@ -16,6 +16,18 @@ import pytest
 
 READY_PREFIX = "PhantomDB Lite listening on "
 
+# How describe reports the example's auto-incrementing BIGINT key (stored as SQLite's INTEGER rowid).
+DOCS_USERS_ID_DESCRIPTION: dict[str, Any] = {
+    "name": "id",
+    "type": "INTEGER",
+    "nullable": False,
+    "default": None,
+    "primary_key": True,
+    "auto_increment": True,
+    "unique": False,
+    "references": None,
+}
+
 # The create-table example of docs/rest-api.md, used by the schema, dialect and OpenAPI tests.
 DOCS_USERS_TABLE: dict[str, Any] = {
     "name": "users",

@@ -296,15 +296,20 @@ def _outcome(response: schemathesis.Response) -> str:
     return f"{response.status_code} {code}"
 
 
-@pytest.fixture(scope="module")
-def known_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KnownServer]:
-    process = start_server(tmp_path_factory.mktemp("phantomdb-openapi"), "--transaction-timeout", "3")
+def _known_server(directory: Path, *arguments: str) -> Iterator[KnownServer]:
+    """A PhantomDB Lite process started with ``arguments``, holding the known database."""
+    process = start_server(directory, *arguments)
     try:
         server = KnownServer(process)
         server.rebuild()
         yield server
     finally:
         process.stop()
+
+
+@pytest.fixture(scope="module")
+def known_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KnownServer]:
+    yield from _known_server(tmp_path_factory.mktemp("phantomdb-openapi"), "--transaction-timeout", "3")
 
 
 @pytest.fixture(scope="module")
@@ -371,16 +376,10 @@ def test_every_operation_but_health_and_metrics_needs_credentials(
 @pytest.fixture(scope="module")
 def strict_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KnownServer]:
     """Small limits, to provoke the refusals that random requests never meet."""
-    process = start_server(
+    yield from _known_server(
         tmp_path_factory.mktemp("phantomdb-openapi-strict"),
         *("--max-body-bytes", "2048", "--transaction-timeout", "0.3", "--busy-timeout", "0.2"),
     )
-    try:
-        server = KnownServer(process)
-        server.rebuild()
-        yield server
-    finally:
-        process.stop()
 
 
 def _send(server: KnownServer, path: str, method: str, **parts: Any) -> tuple[schemathesis.Case, Any]:

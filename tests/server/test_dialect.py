@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from phantomdb.server import schema
 from phantomdb.server.dialect import canonical_type, phantomdb_type, translate_ddl
 from phantomdb.server.errors import ApiError
-from tests.conftest import DOCS_USERS_TABLE
+from tests.conftest import DOCS_USERS_ID_DESCRIPTION, DOCS_USERS_TABLE
 
 
 @pytest.fixture
@@ -247,16 +247,7 @@ def test_create_returns_the_description_with_every_column_feature(conn: sqlite3.
     assert description == {
         "name": "users",
         "columns": [
-            {
-                "name": "id",
-                "type": "INTEGER",
-                "nullable": False,
-                "default": None,
-                "primary_key": True,
-                "auto_increment": True,
-                "unique": False,
-                "references": None,
-            },
+            DOCS_USERS_ID_DESCRIPTION,
             {
                 "name": "email",
                 "type": "VARCHAR(254)",

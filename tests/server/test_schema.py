@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.conftest import DOCS_USERS_TABLE
+from tests.conftest import DOCS_USERS_ID_DESCRIPTION, DOCS_USERS_TABLE
 from tests.server.conftest import TRANSACTION_HEADER, Api, assert_error
 
 TEAMS = {
@@ -85,16 +85,7 @@ def test_create_answers_201_with_the_description(api: Api, db: str) -> None:
     description = create(api, db, USERS)
     assert description["name"] == "users"
     assert [c["name"] for c in description["columns"]] == ["id", "email", "age", "team_id"]
-    assert column(description, "id") == {
-        "name": "id",
-        "type": "INTEGER",
-        "nullable": False,
-        "default": None,
-        "primary_key": True,
-        "auto_increment": True,
-        "unique": False,
-        "references": None,
-    }
+    assert column(description, "id") == DOCS_USERS_ID_DESCRIPTION
     assert column(description, "email")["unique"] is True
     assert column(description, "age")["default"] == 0
     assert column(description, "team_id")["references"] == USERS["columns"][3]["references"]
