@@ -13,7 +13,7 @@ import decimal
 import functools
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -34,33 +34,36 @@ _NEEDS_ENCODING = (float, bytes, bytearray, memoryview, decimal.Decimal, datetim
                    datetime.timedelta, uuid.UUID)
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Result:
-    """Rows (decoded to Python values) and counts of a select, query or insert.
+    """Rows (decoded to Python values) and counts of a call; immutable, so one answer can be shared.
 
     ``rowcount`` is the number of rows changed, or of rows returned when the
     statement only reads; ``types`` are the storage classes the server reports
     (``integer``, ``real``, ``text``, ``blob``, ``null``), empty when it does not.
+    ``info`` is the answer of a call that returns no rows (a transaction's id,
+    the health document).
     """
 
-    columns: list[str]
-    types: list[str] = field(default_factory=list)
-    rows: list[tuple[Any, ...]] = field(default_factory=list)
+    columns: tuple[str, ...]
+    types: tuple[str, ...] = ()
+    rows: tuple[tuple[Any, ...], ...] = ()
     rowcount: int = -1
     lastrowid: int | None = None
+    info: Mapping[str, Any] | None = None
 
     @classmethod
     def from_response(cls, data: Mapping[str, Any] | None) -> Result:
         """Build a Result from a response body; decode only when it says ``encoded``."""
         if not data:
-            return cls(columns=[])
-        raw = data.get("rows") or []
-        rows = decode_rows(raw) if data.get("encoded") else [tuple(row) for row in raw]
-        columns = data.get("columns") or []
+            return cls(columns=())
+        raw = data.get("rows") or ()
+        rows = tuple(decode_rows(raw) if data.get("encoded") else map(tuple, raw))
+        columns = tuple(data.get("columns") or ())
         rowcount = data.get("rowcount")
         if rowcount is None or (rowcount < 0 and columns):
             rowcount = len(rows) if columns else -1
-        return cls(columns, data.get("types") or [], rows, rowcount, data.get("lastrowid"))
+        return cls(columns, tuple(data.get("types") or ()), rows, rowcount, data.get("lastrowid"))
 
 
 def _encode_row(row: Mapping[str, Any]) -> dict[str, Any]:

@@ -5,17 +5,22 @@ the server-side transaction its statements run in: it begins lazily at the
 first statement (``POST /transactions``) so that a connection that only
 connects costs no round trip, and ``commit()`` / ``rollback()`` end it.
 Every ``Cursor.execute`` is one ``POST /query``; ``executemany`` is one batch.
+
+Every request a connection makes, its transaction control included, is a
+``Call`` that runs through the connection's executor chain
+(``phantomdb.chain``), so links such as a cache or a tracer see them all.
 """
 
 from __future__ import annotations
 
 import datetime
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from functools import partial
-from typing import Any, TypeVar
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
 
-from phantomdb import errors
+from phantomdb import calls, errors
+from phantomdb.calls import Call, raw_call
+from phantomdb.chain import Link, Params, RestCall, build_chain
 from phantomdb.client import PhantomDB, Result
 from phantomdb.errors import InterfaceError, OperationalError, ProgrammingError
 
@@ -44,8 +49,6 @@ apilevel = "2.0"
 # Threads may share the module, not connections: a connection holds one transaction.
 threadsafety = 1
 paramstyle = "qmark"
-
-T = TypeVar("T")
 
 
 class DBAPITypeObject:
@@ -118,15 +121,17 @@ def connect(
     password: str | None = None,
     token: str | None = None,
     autocommit: bool = False,
+    links: Sequence[Link] = (),
     **options: Any,
 ) -> Connection:
     """Open a Connection to ``database`` on the server at ``url``.
 
+    ``links`` wrap every call (outermost first, see ``phantomdb.chain``);
     ``options`` go to ``PhantomDB`` (timeout, connect_timeout, verify, cert,
     pool_size, retries, headers_hook). Nothing is sent until the first call.
     """
     client = PhantomDB(url, user=user, password=password, token=token, **options)
-    return Connection(client, database, autocommit=autocommit, owns_client=True)
+    return Connection(client, database, autocommit=autocommit, owns_client=True, links=links)
 
 
 class Connection:
@@ -144,7 +149,13 @@ class Connection:
     NotSupportedError = errors.NotSupportedError
 
     def __init__(
-        self, client: PhantomDB, database: str, *, autocommit: bool = False, owns_client: bool = True
+        self,
+        client: PhantomDB,
+        database: str,
+        *,
+        autocommit: bool = False,
+        owns_client: bool = True,
+        links: Sequence[Link] = (),
     ):
         self.client = client
         self.database = database
@@ -154,6 +165,7 @@ class Connection:
         self._closed = False
         # Whether transactions begun from now on enforce foreign keys.
         self.foreign_keys = True
+        self.links = links
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else f"transaction={self._transaction}"
@@ -200,41 +212,65 @@ class Connection:
             self.commit()
         self._autocommit = value
 
+    @property
+    def links(self) -> tuple[Link, ...]:
+        """The links every call of this connection passes, outermost first."""
+        return self._links
+
+    @links.setter
+    def links(self, links: Sequence[Link]) -> None:
+        self._links = tuple(links)
+        self._chain = build_chain(self._links, RestCall(self.client, self.database))
+
+    def execute(self, call: Call, params: Params = None) -> Result:
+        """Run a statement, batch, savepoint or server Call: the one way a request leaves.
+
+        A statement runs in the open transaction (begun now if autocommit is
+        off and none is open), on its own in autocommit, or, in autocommit
+        with ``foreign_keys`` off, in a transaction of its own, since SQLite
+        switches foreign keys off only for whole transactions.
+        """
+        self._check_open()
+        operation = call.operation
+        if operation in calls.SERVER_CALLS:
+            return self._chain(call, params, None)
+        if operation in calls.TRANSACTION_CONTROL:
+            raise ProgrammingError("Transactions begin by themselves; end them with commit() or rollback()")
+        if not self._autocommit:
+            return self._chain(call, params, self.ensure_transaction())
+        if operation in calls.SAVEPOINTS:
+            raise ProgrammingError(f"{call.sql or operation} needs a transaction: turn autocommit off first")
+        if self.foreign_keys:
+            return self._chain(call, params, None)
+        transaction = self._begin(foreign_keys=False)
+        try:
+            result = self._chain(call, params, transaction)
+        except BaseException:
+            self._chain(calls.ROLLBACK_CALL, None, transaction)
+            raise
+        self._chain(calls.COMMIT_CALL, None, transaction)
+        return result
+
+    def _begin(self, *, foreign_keys: bool) -> str:
+        call = calls.BEGIN_CALL if foreign_keys else calls.BEGIN_WITHOUT_FOREIGN_KEYS_CALL
+        return self._chain(call, None, None).info["id"]
+
     def ensure_transaction(self) -> str | None:
         """The transaction the next statement runs in: None in autocommit, else the
-        open one, begun now if there is none. Cursors call it; so may direct client calls."""
+        open one, begun now if there is none."""
         self._check_open()
         if self._autocommit:
             return None
         if self._transaction is None:
-            self._transaction = self.client.begin_transaction(self.database, foreign_keys=self.foreign_keys)
+            self._transaction = self._begin(foreign_keys=self.foreign_keys)
         return self._transaction
-
-    def run(self, statement: Callable[[str | None], T]) -> T:
-        """Run one statement's call, given the transaction it belongs to.
-
-        That is ``ensure_transaction()``, except in autocommit with
-        ``foreign_keys`` off: then each statement runs in a transaction of its
-        own, since SQLite switches foreign keys off only for whole transactions.
-        """
-        if self.foreign_keys or not self._autocommit:
-            return statement(self.ensure_transaction())
-        self._check_open()
-        transaction = self.client.begin_transaction(self.database, foreign_keys=False)
-        try:
-            result = statement(transaction)
-        except BaseException:
-            self.client.rollback_transaction(transaction)
-            raise
-        self.client.commit_transaction(transaction)
-        return result
 
     def commit(self) -> None:
         """Commit the open transaction; nothing to do when none is open."""
         self._check_open()
         transaction, self._transaction = self._transaction, None
         if transaction is not None:
-            self.client.commit_transaction(transaction)
+            self._chain(calls.COMMIT_CALL, None, transaction)
 
     def rollback(self) -> None:
         """Roll back the open transaction; one the server already expired counts as rolled back."""
@@ -242,10 +278,30 @@ class Connection:
         transaction, self._transaction = self._transaction, None
         if transaction is not None:
             try:
-                self.client.rollback_transaction(transaction)
+                self._chain(calls.ROLLBACK_CALL, None, transaction)
             except OperationalError as exc:
                 if exc.code not in ("transaction_expired", "transaction_not_found"):
                     raise
+
+    def health_check(self) -> dict[str, Any]:
+        """The server's health document; raises OperationalError when it is unreachable."""
+        return dict(self.execute(calls.HEALTH_CALL).info or {})
+
+    def create_database(self, name: str) -> None:
+        """Create the database ``name`` on this connection's server."""
+        self.execute(calls.database_call(calls.CREATE_DATABASE, name))
+
+    def drop_database(self, name: str) -> None:
+        """Drop the database ``name`` and everything in it."""
+        self.execute(calls.database_call(calls.DROP_DATABASE, name))
+
+    def ensure_database(self) -> None:
+        """Create this connection's database unless it exists (the embedded server starts empty)."""
+        try:
+            self.create_database(self.database)
+        except ProgrammingError as exc:
+            if exc.code != "database_exists":
+                raise
 
     def close(self) -> None:
         """Roll back an open transaction (PEP 249) and close; closing twice is harmless."""
@@ -336,12 +392,7 @@ class Cursor:
         if parameters is not None:
             self._check_params(parameters)
         self._reset()
-        connection = self.connection
-        self._store(
-            connection.run(
-                partial(connection.client.execute_query, connection.database, operation, parameters)
-            )
-        )
+        self._store(self.connection.execute(raw_call(operation), parameters))
         return self
 
     def executemany(self, operation: str, seq_of_parameters: Iterable[Sequence[Any]]) -> Cursor:
@@ -351,15 +402,12 @@ class Cursor:
         for params in param_lists:
             self._check_params(params)
         self._reset()
-        connection = self.connection
-        result = connection.run(
-            partial(connection.client.execute_batch, connection.database, operation, param_lists)
-        )
+        result = self.connection.execute(raw_call(operation, operation=calls.BATCH), param_lists)
         self.rowcount = result.rowcount
         self.lastrowid = result.lastrowid
         return self
 
-    def _rows(self) -> list[tuple[Any, ...]]:
+    def _rows(self) -> tuple[tuple[Any, ...], ...]:
         self._check_open()
         if self._result is None:
             raise ProgrammingError("No results to fetch: the last statement returned no rows")
@@ -375,13 +423,14 @@ class Cursor:
     def fetchmany(self, size: int | None = None) -> list[tuple[Any, ...]]:
         rows = self._rows()
         end = self._position + (self.arraysize if size is None else size)
-        chunk = rows[self._position : end]
+        chunk = list(rows[self._position : end])
         self._position += len(chunk)
         return chunk
 
     def fetchall(self) -> list[tuple[Any, ...]]:
+        """The rest of the rows as a new list: the result itself stays as the call returned it."""
         rows = self._rows()
-        chunk = rows[self._position :] if self._position else rows
+        chunk = list(rows[self._position :] if self._position else rows)
         self._position = len(rows)
         return chunk
 

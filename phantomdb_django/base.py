@@ -18,7 +18,11 @@ from django.db.backends.utils import debug_transaction
 from django.utils.asyncio import async_unsafe
 
 import phantomdb as Database
+from phantomdb import calls
+from phantomdb.calls import Call, first_keyword
 
+from .calls import TranslatedSQL
+from .chain import chain_links
 from .client import DatabaseClient
 from .creation import DatabaseCreation
 from .cursor import PhantomDBCursor
@@ -114,6 +118,11 @@ class DatabaseWrapper(sqlite3_base.DatabaseWrapper):
     introspection_class = DatabaseIntrospection
     ops_class = DatabaseOperations
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The statements being compiled, innermost last (see compiler.StatementMixin).
+        self.statements_compiling: list[Any] = []
+
     def get_connection_params(self) -> dict[str, Any]:
         settings_dict = self.settings_dict
         if not settings_dict["NAME"]:
@@ -138,14 +147,14 @@ class DatabaseWrapper(sqlite3_base.DatabaseWrapper):
 
     def get_database_version(self) -> tuple[int, ...]:
         with self.temporary_connection():
-            version = self.connection.client.health_check().get("version", "1")
+            version = self.connection.health_check().get("version", "1")
         return tuple(int(part) for part in version.split(".") if part.isdigit())
 
     @async_unsafe
     def get_new_connection(self, conn_params: dict[str, Any]) -> Database.Connection:
-        connection = Database.connect(**conn_params)
+        connection = Database.connect(**conn_params, links=chain_links(self))
         if self.embedded:
-            connection.client.ensure_database(connection.database)
+            connection.ensure_database()
         return connection
 
     def init_connection_state(self) -> None:
@@ -175,16 +184,19 @@ class DatabaseWrapper(sqlite3_base.DatabaseWrapper):
             self._set_autocommit(False)
 
     def _savepoint(self, sid: str) -> None:
-        with self.wrap_database_errors:
-            self.connection.client.savepoint(self.connection.ensure_transaction(), sid)
+        self._run_savepoint_call(calls.SAVEPOINT, sid, self.ops.savepoint_create_sql(sid))
 
     def _savepoint_rollback(self, sid: str) -> None:
-        with self.wrap_database_errors:
-            self.connection.client.rollback_to_savepoint(self.connection.ensure_transaction(), sid)
+        self._run_savepoint_call(calls.ROLLBACK_TO_SAVEPOINT, sid, self.ops.savepoint_rollback_sql(sid))
 
     def _savepoint_commit(self, sid: str) -> None:
-        with self.wrap_database_errors:
-            self.connection.client.release_savepoint(self.connection.ensure_transaction(), sid)
+        self._run_savepoint_call(calls.RELEASE_SAVEPOINT, sid, self.ops.savepoint_commit_sql(sid))
+
+    def _run_savepoint_call(self, operation: str, sid: str, sql: str) -> None:
+        """Through a cursor, as Django's own backends do, so query logs and counts see it."""
+        call = Call(operation, sql=sql, statement=first_keyword(sql), name=sid)
+        with self.cursor() as cursor:
+            cursor.execute(TranslatedSQL(sql, call))
 
     def disable_constraint_checking(self) -> bool:
         # Foreign keys can only be switched off for a whole transaction, before it
@@ -200,7 +212,7 @@ class DatabaseWrapper(sqlite3_base.DatabaseWrapper):
 
     def is_usable(self) -> bool:
         try:
-            self.connection.client.health_check()
+            self.connection.health_check()
         except Database.Error:
             return False
         return True

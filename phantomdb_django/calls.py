@@ -1,8 +1,9 @@
-"""The Call: one ORM statement as the PhantomDB REST API will receive it.
+"""Django's SQL as PhantomDB Calls: placeholders, raw statements, translated ones.
 
-The compiler decides once what a statement is (which REST call, which tables
-it reads and writes); the cache, telemetry and transport only read the Call.
-A Call holds the statement's shape, never its parameter values.
+The compiler decides once what a statement is (``phantomdb_django.compiler``)
+and hands its Call along inside ``TranslatedSQL``; SQL that reaches the
+cursor without one (``connection.cursor()``, ``raw()``, DDL, SQL an
+``execute_wrapper`` rewrote) is a raw query Call whose tables are unknown.
 """
 
 from __future__ import annotations
@@ -10,17 +11,21 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
-SELECT = "select"
-INSERT = "insert"
-UPDATE = "update"
-DELETE = "delete"
-QUERY = "query"
+from phantomdb.calls import BATCH, Call, raw_call
 
 _FORMAT_PLACEHOLDER = re.compile(r"(?<!%)%s")
-_FIRST_WORD = re.compile(r"\s*(?:--[^\n]*\n\s*|/\*.*?\*/\s*)*([A-Za-z]+)", re.DOTALL)
+_PYFORMAT_PLACEHOLDER = re.compile(r"(?<!%)%\((\w+)\)s")
+# A table named right after FROM or JOIN (quoted as Django quotes, or bare).
+_TABLE_REFERENCE = re.compile(r'\b(?:FROM|JOIN)\s+(?:"((?:[^"]|"")+)"|([A-Za-z_][\w$]*))', re.IGNORECASE)
+# What makes SQLite's answer change without a write: random values, the clock,
+# the connection's own counters.
+_VOLATILE = re.compile(
+    r"\b(?:RANDOM|RANDOMBLOB|CHANGES|TOTAL_CHANGES|LAST_INSERT_ROWID)\s*\(|\bCURRENT_(?:TIMESTAMP|DATE|TIME)\b"
+    r"|'now'",
+    re.IGNORECASE,
+)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -29,58 +34,48 @@ def to_qmark(sql: str) -> str:
     return _FORMAT_PLACEHOLDER.sub("?", sql).replace("%%", "%")
 
 
-_PYFORMAT_PLACEHOLDER = re.compile(r"(?<!%)%\((\w+)\)s")
+def count_placeholders(sql: str) -> int:
+    return len(_FORMAT_PLACEHOLDER.findall(sql))
 
 
-def bind(sql: str, params: Sequence[Any] | Mapping[str, Any] | None) -> tuple[str, Sequence[Any]]:
-    """SQL and parameters as PhantomDB takes them, from any of Django's styles.
+@functools.lru_cache(maxsize=4096)
+def named_tables(sql: str) -> frozenset[str]:
+    """Every name that follows FROM or JOIN in ``sql``: the check that no table escaped the compiler."""
+    references = _TABLE_REFERENCE.findall(sql)
+    return frozenset(quoted.replace('""', '"') if quoted else bare for quoted, bare in references)
+
+
+@functools.lru_cache(maxsize=4096)
+def is_volatile(sql: str) -> bool:
+    """Whether ``sql`` calls something whose answer changes without a write (random, the clock)."""
+    return _VOLATILE.search(sql) is not None
+
+
+@functools.lru_cache(maxsize=1024)
+def _pyformat_call(sql: str) -> tuple[Call, tuple[str, ...]]:
+    names = tuple(_PYFORMAT_PLACEHOLDER.findall(sql))
+    return raw_call(sql, _PYFORMAT_PLACEHOLDER.sub("?", sql).replace("%%", "%")), names
+
+
+def raw_statement(
+    sql: str, params: Sequence[Any] | Mapping[str, Any] | None
+) -> tuple[Call, Sequence[Any] | None]:
+    """The Call and ``?`` parameters of SQL from any of Django's styles.
 
     As in the sqlite3 backend, SQL without parameters (None) is sent as
     written, ``%%`` included; ``%(name)s`` (pyformat) becomes ``?`` in order.
     """
     if params is None:
-        return sql, ()
+        return raw_call(sql), None
     if isinstance(params, Mapping):
-        names = _PYFORMAT_PLACEHOLDER.findall(sql)
-        return _PYFORMAT_PLACEHOLDER.sub("?", sql).replace("%%", "%"), [params[name] for name in names]
-    return to_qmark(sql), params
+        call, names = _pyformat_call(sql)
+        return call, [params[name] for name in names]
+    return raw_call(sql, to_qmark(sql)), params
 
 
-def count_placeholders(sql: str) -> int:
-    return len(_FORMAT_PLACEHOLDER.findall(sql))
-
-
-@dataclass(frozen=True, slots=True)
-class Assignment:
-    """One ``SET column = ...`` of an update: a plain value or an SQL expression."""
-
-    column: str
-    expression: str | None  # None: the value is the next parameter
-    param_count: int
-
-
-@dataclass(frozen=True, slots=True)
-class Call:
-    """One translated call: a table call (select/insert/update/delete) or a query.
-
-    ``sql`` is the statement as Django wrote it, for logs and spans. For a
-    query call it is what is sent; for table calls the other fields are.
-    Fragments (condition, order_by, expressions) use ``?`` placeholders.
-    """
-
-    operation: str
-    sql: str
-    table: str | None = None
-    tables_read: frozenset[str] = frozenset()
-    tables_written: frozenset[str] = frozenset()
-    columns: tuple[str, ...] = ()
-    condition: str | None = None
-    order_by: str | None = None
-    limit: int | None = None
-    offset: int | None = None
-    returning: tuple[str, ...] = ()
-    assignments: tuple[Assignment, ...] = ()
-    statement: str = field(default="")
+def raw_batch(sql: str, query: str) -> Call:
+    """The Call of ``executemany``: one statement, sent as ``query``, many parameter lists."""
+    return raw_call(sql, query, BATCH)
 
 
 class TranslatedSQL(str):
@@ -88,7 +83,7 @@ class TranslatedSQL(str):
 
     Django passes it through ``cursor.execute`` unchanged (so logging,
     ``assertNumQueries`` and debug output see plain SQL); the PhantomDB
-    cursor reads ``.call`` to make the table call instead of a query.
+    cursor reads ``.call`` to make the call the compiler decided on.
     """
 
     __slots__ = ("call",)
@@ -97,11 +92,3 @@ class TranslatedSQL(str):
         instance = super().__new__(cls, sql)
         instance.call = call
         return instance
-
-
-@functools.lru_cache(maxsize=1024)
-def query_call(sql: str) -> Call:
-    """The Call of SQL that the compiler did not translate (raw SQL, DDL, aggregates)."""
-    match = _FIRST_WORD.match(sql)
-    statement = match.group(1).upper() if match else ""
-    return Call(operation=QUERY, sql=sql, statement=statement)

@@ -5,32 +5,40 @@ compiles a statement that is about to run, it also builds the statement's
 Call: a read of one table becomes a table ``GET``, ``create``/``bulk_create``
 a ``POST``, ``update`` a ``PUT``, ``delete`` a ``DELETE``; anything else
 (joins, aggregates, subqueries) a ``POST .../query``.
+
+The Call names every table the statement reads. While a statement compiles,
+every FROM and JOIN of it and of its subqueries (``Exists``, ``__in``,
+``Subquery``, combinators, aggregates over a subquery) is compiled as a
+``BaseTable`` or ``Join`` node by some compiler of this module; each records
+its table on the statement being compiled. Raw SQL fragments (``RawSQL``,
+``extra()``) can read anything, so they make the tables unknown, as does a
+table name in the final SQL that no node accounted for.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from functools import partial
+from typing import Any, TypeVar
 
 from django.core.exceptions import EmptyResultSet, FullResultSet
-from django.db.models.expressions import Col
+from django.db.models.expressions import Col, RawSQL
 from django.db.models.sql import compiler
-from django.db.models.sql.datastructures import BaseTable
+from django.db.models.sql.datastructures import BaseTable, Join
+from django.db.models.sql.where import ExtraWhere
 
-from .calls import (
-    DELETE,
-    INSERT,
-    QUERY,
-    SELECT,
-    UPDATE,
-    Assignment,
-    Call,
-    TranslatedSQL,
-    count_placeholders,
-    to_qmark,
-)
+from phantomdb.calls import DELETE, INSERT, NO_TABLES, QUERY, SELECT, UPDATE, Assignment, Call
+
+from .calls import TranslatedSQL, count_placeholders, is_volatile, named_tables, to_qmark
+
+T = TypeVar("T")
 
 _PLAIN_ASSIGNMENT = "%s"
 _NULL_ASSIGNMENT = "NULL"
+
+
+_TABLE_NODES = (BaseTable, Join)
+_RAW_NODES = (RawSQL, ExtraWhere)
 
 
 def _reads_only_its_table(fragment: str) -> bool:
@@ -38,8 +46,19 @@ def _reads_only_its_table(fragment: str) -> bool:
     return "SELECT" not in fragment.upper()
 
 
+class StatementTables:
+    """The tables one statement's FROM and JOIN clauses name, its subqueries' included."""
+
+    __slots__ = ("names", "raw")
+
+    def __init__(self) -> None:
+        self.names: set[str] = set()
+        # A raw SQL fragment was compiled: it may read any table.
+        self.raw = False
+
+
 class StatementMixin:
-    """Captures the statement's WHERE while it compiles, and builds its Call."""
+    """Captures the statement's WHERE and tables while it compiles, and builds its Call."""
 
     translating = False
     where_fragment: tuple[str, list[Any]] | None = None
@@ -49,7 +68,35 @@ class StatementMixin:
         self.translating = True
         return super().execute_sql(*args, **kwargs)
 
+    def compiling_statement(self, as_sql: Callable[[], T]) -> tuple[T, StatementTables]:
+        """Run ``as_sql`` with a fresh record of tables on top of the connection's stack.
+
+        A stack, since a statement may run another one while it compiles
+        (an update of an inherited model selects the rows' keys first).
+        """
+        found = StatementTables()
+        stack = self.connection.statements_compiling
+        stack.append(found)
+        try:
+            return as_sql(), found
+        finally:
+            stack.pop()
+
+    def tables_read(
+        self, sql: str, found: StatementTables, written: frozenset[str] = NO_TABLES
+    ) -> frozenset[str] | None:
+        """The tables ``sql`` reads, or None when they cannot be known for sure."""
+        if found.raw or not named_tables(sql) <= found.names | written:
+            return None
+        return frozenset(found.names)
+
     def compile(self, node: Any) -> tuple[str, Any]:
+        compiling = self.connection.statements_compiling
+        if compiling:
+            if isinstance(node, _TABLE_NODES):
+                compiling[-1].names.add(node.table_name)
+            elif isinstance(node, _RAW_NODES):
+                compiling[-1].raw = True
         is_statement_where = node is getattr(self, "where", None) or node is self.query.where
         if self.translating and is_statement_where:
             try:
@@ -68,10 +115,6 @@ class StatementMixin:
         refcount = self.query.alias_refcount
         return tuple(alias for alias in self.query.alias_map if refcount[alias])
 
-    def tables_in_query(self) -> frozenset[str]:
-        aliases = self.from_aliases or self.used_aliases()
-        return frozenset(self.query.alias_map[alias].table_name for alias in aliases)
-
     def condition(self) -> str | None:
         """The statement's WHERE as a table-call condition, or None when it is not one."""
         where_sql = self.where_fragment[0]
@@ -80,13 +123,21 @@ class StatementMixin:
     def single_table_condition_ok(self) -> bool:
         return self.where_fragment is not None and _reads_only_its_table(self.where_fragment[0])
 
-    def query_call(self, sql: str, statement: str, written: frozenset[str] = frozenset()) -> TranslatedSQL:
+    def is_volatile(self, sql: str) -> bool:
+        """Random order, the clock or a locking read: an answer that must never be reused."""
+        return bool(self.query.select_for_update) or is_volatile(sql)
+
+    def query_call(
+        self, sql: str, statement: str, tables: frozenset[str] | None, written: frozenset[str] = NO_TABLES
+    ) -> TranslatedSQL:
         call = Call(
             operation=QUERY,
             sql=sql,
-            tables_read=self.tables_in_query(),
-            tables_written=written,
+            query=to_qmark(sql),
             statement=statement,
+            tables_read=tables,
+            tables_written=written,
+            volatile=self.is_volatile(sql),
         )
         return TranslatedSQL(sql, call)
 
@@ -102,14 +153,19 @@ class SQLCompiler(StatementMixin, compiler.SQLCompiler):
         # as_sql() resets the alias refcounts when it returns: remember which
         # tables the FROM clause really named.
         self.from_aliases = self.used_aliases()
+        compiling = self.connection.statements_compiling
+        if compiling and self.query.extra_tables:
+            compiling[-1].names.update(self.query.extra_tables)
         return super().get_from_clause()
 
     def as_sql(self, with_limits: bool = True, with_col_aliases: bool = False) -> tuple[str, Any]:
         if not self.translating:
             return super().as_sql(with_limits, with_col_aliases)
         self.where_fragment = None
-        sql, params = super().as_sql(with_limits, with_col_aliases)
-        return self.translate(sql, with_limits) or self.query_call(sql, "SELECT"), params
+        as_sql = partial(super().as_sql, with_limits, with_col_aliases)
+        (sql, params), found = self.compiling_statement(as_sql)
+        tables = self.tables_read(sql, found)
+        return self.translate(sql, with_limits, tables) or self.query_call(sql, "SELECT", tables), params
 
     def base_table(self) -> str | None:
         """The one table this query reads, when it reads exactly one under its own name."""
@@ -123,11 +179,12 @@ class SQLCompiler(StatementMixin, compiler.SQLCompiler):
             return None
         return join.table_name
 
-    def translate(self, sql: str, with_limits: bool) -> TranslatedSQL | None:
+    def translate(self, sql: str, with_limits: bool, tables: frozenset[str] | None) -> TranslatedSQL | None:
         query = self.query
         table = self.base_table()
         if (
             table is None
+            or tables != {table}
             or query.distinct
             or self.compiled_group_by
             or self.having
@@ -160,7 +217,8 @@ class SQLCompiler(StatementMixin, compiler.SQLCompiler):
             operation=SELECT,
             sql=sql,
             table=table,
-            tables_read=frozenset((table,)),
+            tables_read=tables,
+            volatile=self.is_volatile(sql),
             columns=tuple(columns),
             condition=self.condition(),
             order_by=to_qmark(", ".join(order_parts)) if order_parts else None,
@@ -182,18 +240,22 @@ class SQLInsertCompiler(StatementMixin, compiler.SQLInsertCompiler):
         return placeholder_rows, param_rows
 
     def as_sql(self) -> list[tuple[str, Any]]:
-        statements = super().as_sql()
         if not self.translating:
-            return statements
+            return super().as_sql()
+        statements, found = self.compiling_statement(super().as_sql)
         table = self.query.get_meta().db_table
         written = frozenset((table,))
         if len(statements) != 1 or self.query.on_conflict or not self.query.fields or not self.plain_values:
-            return [(self.query_call(sql, "INSERT", written), params) for sql, params in statements]
+            return [
+                (self.query_call(sql, "INSERT", self.tables_read(sql, found, written), written), params)
+                for sql, params in statements
+            ]
         sql, params = statements[0]
         call = Call(
             operation=INSERT,
             sql=sql,
             table=table,
+            tables_read=self.tables_read(sql, found, written),
             tables_written=written,
             columns=tuple(field.column for field in self.query.fields),
             returning=tuple(field.column for field in self.returning_fields or ()),
@@ -207,15 +269,17 @@ class SQLDeleteCompiler(StatementMixin, compiler.SQLDeleteCompiler):
         if not self.translating:
             return super().as_sql()
         self.where_fragment = None
-        sql, params = super().as_sql()
+        (sql, params), found = self.compiling_statement(super().as_sql)
         table = self.query.base_table
         written = frozenset((table,))
+        tables = self.tables_read(sql, found, written)
         if not self.single_table_condition_ok():
-            return self.query_call(sql, "DELETE", written), params
+            return self.query_call(sql, "DELETE", tables, written), params
         call = Call(
             operation=DELETE,
             sql=sql,
             table=table,
+            tables_read=tables,
             tables_written=written,
             condition=self.condition(),
             statement="DELETE",
@@ -228,18 +292,20 @@ class SQLUpdateCompiler(StatementMixin, compiler.SQLUpdateCompiler):
         if not self.translating:
             return super().as_sql()
         self.where_fragment = None
-        sql, params = super().as_sql()
+        (sql, params), found = self.compiling_statement(super().as_sql)
         if not sql:
             return sql, params
         table = self.query.get_meta().db_table
         written = frozenset((table,))
+        tables = self.tables_read(sql, found, written)
         assignments = self.assignments(sql, table)
         if assignments is None or not self.single_table_condition_ok():
-            return self.query_call(sql, "UPDATE", written), params
+            return self.query_call(sql, "UPDATE", tables, written), params
         call = Call(
             operation=UPDATE,
             sql=sql,
             table=table,
+            tables_read=tables,
             tables_written=written,
             assignments=assignments,
             condition=self.condition(),
@@ -284,7 +350,7 @@ class SQLUpdateCompiler(StatementMixin, compiler.SQLUpdateCompiler):
 
 class SQLAggregateCompiler(StatementMixin, compiler.SQLAggregateCompiler):
     def as_sql(self) -> tuple[str, Any]:
-        sql, params = super().as_sql()
         if not self.translating:
-            return sql, params
-        return self.query_call(sql, "SELECT"), params
+            return super().as_sql()
+        (sql, params), found = self.compiling_statement(super().as_sql)
+        return self.query_call(sql, "SELECT", self.tables_read(sql, found)), params

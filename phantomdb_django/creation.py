@@ -1,4 +1,8 @@
-"""Test databases: created and dropped through the PhantomDB databases API."""
+"""Test databases: created and dropped through the PhantomDB databases API.
+
+Both are Calls of the connection (``create_database`` / ``drop_database``),
+so they pass the executor chain like every other request.
+"""
 
 from __future__ import annotations
 
@@ -15,15 +19,16 @@ class DatabaseCreation(BaseDatabaseCreation):
         settings_dict = self.connection.settings_dict
         return settings_dict["TEST"]["NAME"] or f"test_{settings_dict['NAME']}"
 
-    def _client(self) -> Any:
+    def _server(self) -> Any:
+        """The open PEP 249 connection, whose calls reach the server."""
         self.connection.ensure_connection()
-        return self.connection.connection.client
+        return self.connection.connection
 
     def _create_test_db(self, verbosity: int, autoclobber: bool, keepdb: bool = False) -> str:
         name = self._get_test_db_name()
-        client = self._client()
+        server = self._server()
         try:
-            client.create_database(name)
+            server.create_database(name)
         except ProgrammingError as exc:
             if exc.code != "database_exists":
                 raise
@@ -40,12 +45,12 @@ class DatabaseCreation(BaseDatabaseCreation):
             if verbosity >= 1:
                 display = self._get_database_display_str(verbosity, name)
                 self.log(f"Destroying old test database for alias {display}...")
-            client.drop_database(name)
-            client.create_database(name)
+            server.drop_database(name)
+            server.create_database(name)
         return name
 
     def _destroy_test_db(self, test_database_name: str, verbosity: int) -> None:
-        self._client().drop_database(test_database_name)
+        self._server().drop_database(test_database_name)
 
     def test_db_signature(self) -> tuple[Any, ...]:
         settings_dict = self.connection.settings_dict

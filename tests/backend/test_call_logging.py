@@ -65,7 +65,7 @@ def test_each_call_is_logged_at_debug_with_operation_table_and_duration(
     assert call_line(operation, subject).match(record.getMessage()), record.getMessage()
 
 
-def test_executemany_is_logged_at_debug_as_one_query_call(debug_log: pytest.LogCaptureFixture) -> None:
+def test_executemany_is_logged_at_debug_as_one_batch_call(debug_log: pytest.LogCaptureFixture) -> None:
     with connection.cursor() as cursor:
         cursor.executemany(
             "INSERT INTO testapp_event (name, happened_at) VALUES (%s, %s)",
@@ -73,7 +73,7 @@ def test_executemany_is_logged_at_debug_as_one_query_call(debug_log: pytest.LogC
         )
     messages = [record.getMessage() for record in backend_records(debug_log)]
     assert len(messages) == 1, messages
-    assert call_line("query", "INSERT").match(messages[0]), messages
+    assert call_line("batch", "INSERT").match(messages[0]), messages
 
 
 def test_the_logged_sql_keeps_its_placeholders(debug_log: pytest.LogCaptureFixture) -> None:

@@ -274,7 +274,7 @@ def test_a_database_time_zone_stores_local_times_and_lookups_convert_them(phanto
         event = Event.objects.using("tokyo").create(name="tokyo", happened_at=moment)
         with phantom.client() as client:
             stored = client.execute_query(phantom.database, "SELECT happened_at FROM testapp_event").rows
-        assert stored == [("2026-01-01 12:30:00",)]
+        assert stored == (("2026-01-01 12:30:00",),)
         assert Event.objects.using("tokyo").get().happened_at == moment
         # Chicago (the current time zone) is still on 31 December at 21:30.
         assert list(Event.objects.using("tokyo").filter(happened_at__year=2025, happened_at__hour=21)) == [

@@ -72,7 +72,7 @@ def test_the_product_documents_testcase_example_passes_and_rolls_back(phantom: P
     assert result.wasSuccessful(), result.errors + result.failures
     assert result.testsRun == 1
     with phantom.client() as client:
-        assert client.select(phantom.database, "users").rows == []
+        assert client.select(phantom.database, "users").rows == ()
 
 
 # -- related objects -----------------------------------------------------------------------------------

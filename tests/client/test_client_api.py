@@ -124,15 +124,15 @@ def test_drop_table(client: PhantomDB, db: str, users: str) -> None:
 def test_insert_one_row_returns_its_primary_key(client: PhantomDB, db: str, users: str) -> None:
     result = client.insert(db, users, {"email": "ann@example.com", "age": 31})
     assert isinstance(result, Result)
-    assert result.columns == ["id"] and result.rows == [(1,)]
+    assert result.columns == ("id",) and result.rows == ((1,),)
     assert result.rowcount == 1 and result.lastrowid == 1
 
 
 def test_insert_many_rows_returns_them_in_order(client: PhantomDB, db: str, users: str) -> None:
     rows = [{"email": f"{name}@example.com", "name": name} for name in ("ann", "bob", "cy")]
     result = client.insert(db, users, rows, returning=["id", "email"])
-    assert result.columns == ["id", "email"]
-    assert result.rows == [(1, "ann@example.com"), (2, "bob@example.com"), (3, "cy@example.com")]
+    assert result.columns == ("id", "email")
+    assert result.rows == ((1, "ann@example.com"), (2, "bob@example.com"), (3, "cy@example.com"))
     assert result.rowcount == 3 and result.lastrowid == 3
 
 
@@ -147,23 +147,23 @@ def test_insert_many_is_one_transaction(client: PhantomDB, db: str, users: str) 
     rows = [{"email": "a@example.com"}, {"email": "b@example.com"}, {"email": "a@example.com"}]
     with pytest.raises(IntegrityError):
         client.insert(db, users, rows)
-    assert client.select(db, users).rows == []
+    assert client.select(db, users).rows == ()
 
 
 def test_select_with_columns_condition_order_limit_offset(client: PhantomDB, db: str, users: str) -> None:
     add_users(client, db, 10, 20, 30, 40, 50)
     result = client.select(db, users, columns=["email", "age"], condition='"age" > ?', params=[15],
                            order_by='"age" DESC', limit=2, offset=1)
-    assert result.columns == ["email", "age"]
-    assert result.rows == [("u3@example.com", 40), ("u2@example.com", 30)]
+    assert result.columns == ("email", "age")
+    assert result.rows == (("u3@example.com", 40), ("u2@example.com", 30))
     assert result.rowcount == 2
 
 
 def test_select_all_columns_by_default(client: PhantomDB, db: str, users: str) -> None:
     add_users(client, db, 7)
     result = client.select(db, users)
-    assert result.columns == ["id", "email", "name", "age"]
-    assert result.rows == [(1, "u0@example.com", "user 0", 7)]
+    assert result.columns == ("id", "email", "name", "age")
+    assert result.rows == ((1, "u0@example.com", "user 0", 7),)
 
 
 def test_select_too_long_for_a_url_goes_as_post(
@@ -181,7 +181,7 @@ def test_select_too_long_for_a_url_goes_as_post(
 
     monkeypatch.setattr(client.transport, "request", spy)
     result = client.select(db, users, columns=["age"], condition=condition, params=wanted)
-    assert result.rows == [(2,)]
+    assert result.rows == ((2,),)
     assert sent == [("POST", f"/databases/{db}/tables/users/select")]
     client.select(db, users, condition='"id" = ?', params=[1])
     assert sent[-1][0] == "GET" and len(sent[-1][1]) < MAX_URL_LENGTH
@@ -192,9 +192,9 @@ def test_update_sets_data_and_expressions(client: PhantomDB, db: str, users: str
     count = client.update(db, users, {"name": "Ann"}, condition='"id" = ?', params=[5, ids[0]],
                           expressions={"age": '"age" + ?'})
     assert count == 1
-    assert client.select(db, users, columns=["name", "age"], order_by='"id"').rows == [
+    assert client.select(db, users, columns=["name", "age"], order_by='"id"').rows == (
         ("Ann", 35), ("user 1", 40)
-    ]
+    )
 
 
 def test_update_without_condition_updates_every_row(client: PhantomDB, db: str, users: str) -> None:
@@ -205,7 +205,7 @@ def test_update_without_condition_updates_every_row(client: PhantomDB, db: str, 
 def test_delete_with_condition_counts_rows(client: PhantomDB, db: str, users: str) -> None:
     add_users(client, db, 10, 20, 30)
     assert client.delete(db, users, condition='"age" >= ?', params=[20]) == 2
-    assert client.select(db, users, columns=["age"]).rows == [(10,)]
+    assert client.select(db, users, columns=["age"]).rows == ((10,),)
 
 
 def test_delete_without_condition_is_refused(client: PhantomDB, db: str, users: str) -> None:
@@ -259,15 +259,15 @@ def test_execute_query_returns_columns_types_and_rows(client: PhantomDB, db: str
     add_users(client, db, 17, 42)
     result = client.execute_query(db, 'SELECT "id", "email", "age" / 2.0 AS half FROM users WHERE "age" > ?',
                                   [18])
-    assert result.columns == ["id", "email", "half"]
-    assert result.types == ["integer", "text", "real"]
-    assert result.rows == [(2, "u1@example.com", 21.0)]
+    assert result.columns == ("id", "email", "half")
+    assert result.types == ("integer", "text", "real")
+    assert result.rows == ((2, "u1@example.com", 21.0),)
     assert result.rowcount == 1 and result.lastrowid is None
 
 
 def test_execute_query_write_reports_rowcount_and_lastrowid(client: PhantomDB, db: str, users: str) -> None:
     result = client.execute_query(db, 'INSERT INTO users ("email") VALUES (?)', ["z@example.com"])
-    assert result.columns == [] and result.rows == []
+    assert result.columns == () and result.rows == ()
     assert result.rowcount == 1 and result.lastrowid == 1
 
 
@@ -281,7 +281,7 @@ def test_execute_batch_runs_the_statement_per_param_list(client: PhantomDB, db: 
     result = client.execute_batch(db, 'INSERT INTO users ("email", "age") VALUES (?, ?)',
                                   [[f"b{i}@example.com", i] for i in range(5)])
     assert result.rowcount == 5
-    assert client.execute_query(db, 'SELECT sum("age") FROM users').rows == [(10,)]
+    assert client.execute_query(db, 'SELECT sum("age") FROM users').rows == ((10,),)
 
 
 # -- transactions ----------------------------------------------------------------
@@ -301,13 +301,13 @@ def test_rolled_back_transaction_leaves_nothing(client: PhantomDB, db: str, user
     client.update(db, users, {"age": 3}, transaction=transaction)
     client.execute_query(db, 'INSERT INTO users ("email") VALUES (?)', ["u@example.com"], transaction)
     client.rollback_transaction(transaction)
-    assert client.select(db, users).rows == []
+    assert client.select(db, users).rows == ()
 
 
 def test_transaction_writes_are_invisible_until_commit(client: PhantomDB, db: str, users: str) -> None:
     transaction = client.begin_transaction(db)
     client.insert(db, users, {"email": "t@example.com"}, transaction=transaction)
-    assert client.select(db, users).rows == []
+    assert client.select(db, users).rows == ()
     client.commit_transaction(transaction)
 
 
@@ -322,9 +322,9 @@ def test_savepoints_roll_back_and_release(client: PhantomDB, db: str, users: str
     client.release_savepoint(transaction, "s2")
     client.delete(db, users, condition='"email" = ?', params=["nobody"], transaction=transaction)
     client.commit_transaction(transaction)
-    assert client.select(db, users, columns=["email"], order_by='"id"').rows == [
+    assert client.select(db, users, columns=["email"], order_by='"id"').rows == (
         ("keep@example.com",), ("also@example.com",)
-    ]
+    )
 
 
 def test_unknown_transaction_is_operational_error(client: PhantomDB, db: str) -> None:

@@ -107,7 +107,7 @@ def test_inserted_value_comes_back_and_is_found_by_condition(
     if stored(value) is not None:
         found = phantom.select(values_db, "vals", columns=["id"], condition='"v" = ? AND "id" = ?',
                                params=[value, row_id])
-        assert found.rows == [(row_id,)]
+        assert found.rows == ((row_id,),)
 
 
 @roundtrip

@@ -264,7 +264,7 @@ def test_stale_keep_alive_after_server_restart_reconnects(
         assert second.url == first.url
         # retries=0: only the stale-connection check can make these work.
         client.insert(database_name, "t", {"a": 2})
-        assert client.select(database_name, "t", order_by='"a"').rows == [(1,), (2,)]
+        assert client.select(database_name, "t", order_by='"a"').rows == ((1,), (2,))
 
 
 # -- timeouts --------------------------------------------------------------------
@@ -346,7 +346,7 @@ def test_chunked_response_is_read_whole(fake_server: MakeFake) -> None:
     fake = fake_server(lambda index, request: response)
     with PhantomDB(fake.url) as client:
         result = client.execute_query("d", "SELECT n FROM t")
-        assert result.rows == [(i,) for i in range(1000)]
+        assert result.rows == tuple((i,) for i in range(1000))
         client.execute_query("d", "SELECT n FROM t")  # the connection is still usable
     assert fake.connections == 1
 
@@ -357,7 +357,7 @@ def test_result_streamed_in_chunks_by_the_server_arrives_whole(tuned_server: Ser
         client.create_table("streamed", "t", columns=[{"name": "n", "type": "INTEGER"}])
         client.execute_batch("streamed", 'INSERT INTO t ("n") VALUES (?)', [[n] for n in range(500)])
         result = client.execute_query("streamed", 'SELECT "n" FROM t ORDER BY "n"')  # > --max-rows 10
-        assert result.rows == [(n,) for n in range(500)] and result.rowcount == 500
+        assert result.rows == tuple((n,) for n in range(500)) and result.rowcount == 500
         assert client.select("streamed", "t", order_by='"n" DESC').rows[0] == (499,)
         (conn,) = client.transport._idle  # the keep-alive survived the chunked responses
         assert client.health_check()["status"] == "ok" and client.transport._idle == [conn]
