@@ -22,7 +22,7 @@ _TABLE_REFERENCE = re.compile(r'\b(?:FROM|JOIN)\s+(?:"((?:[^"]|"")+)"|([A-Za-z_]
 # What makes SQLite's answer change without a write: random values, the clock,
 # the connection's own counters.
 _VOLATILE = re.compile(
-    r"\b(?:RANDOM|RANDOMBLOB|CHANGES|TOTAL_CHANGES|LAST_INSERT_ROWID)\s*\(|\bCURRENT_(?:TIMESTAMP|DATE|TIME)\b"
+    r"\b(?:RAND|RANDOM|RANDOMBLOB|CHANGES|TOTAL_CHANGES|LAST_INSERT_ROWID)\s*\(|\bCURRENT_(?:TIMESTAMP|DATE|TIME)\b"
     r"|'now'",
     re.IGNORECASE,
 )

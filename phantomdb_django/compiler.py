@@ -83,20 +83,19 @@ class StatementMixin:
             stack.pop()
 
     def tables_read(
-        self, sql: str, found: StatementTables, written: frozenset[str] = NO_TABLES
+        self, sql: str, found: StatementTables, own_table: frozenset[str] = NO_TABLES
     ) -> frozenset[str] | None:
-        """The tables ``sql`` reads, or None when they cannot be known for sure."""
-        if found.raw or not named_tables(sql) <= found.names | written:
+        """The tables ``sql`` reads (``own_table``: the table an UPDATE or DELETE reads
+        its rows from), or None when they cannot be known for sure."""
+        tables = found.names | own_table
+        if found.raw or not named_tables(sql) <= tables:
             return None
-        return frozenset(found.names)
+        return frozenset(tables)
 
     def compile(self, node: Any) -> tuple[str, Any]:
         compiling = self.connection.statements_compiling
-        if compiling:
-            if isinstance(node, _TABLE_NODES):
-                compiling[-1].names.add(node.table_name)
-            elif isinstance(node, _RAW_NODES):
-                compiling[-1].raw = True
+        if compiling and isinstance(node, _TABLE_NODES):
+            compiling[-1].names.add(node.table_name)
         is_statement_where = node is getattr(self, "where", None) or node is self.query.where
         if self.translating and is_statement_where:
             try:
@@ -108,8 +107,12 @@ class StatementMixin:
                 self.where_fragment = ("", [])
                 raise
             self.where_fragment = fragment
-            return fragment
-        return super().compile(node)
+        else:
+            fragment = super().compile(node)
+        # A raw fragment can name only the statement's tables, unless it holds a query of its own.
+        if compiling and isinstance(node, _RAW_NODES) and not _reads_only_its_table(fragment[0]):
+            compiling[-1].raw = True
+        return fragment
 
     def used_aliases(self) -> tuple[str, ...]:
         refcount = self.query.alias_refcount
@@ -247,7 +250,7 @@ class SQLInsertCompiler(StatementMixin, compiler.SQLInsertCompiler):
         written = frozenset((table,))
         if len(statements) != 1 or self.query.on_conflict or not self.query.fields or not self.plain_values:
             return [
-                (self.query_call(sql, "INSERT", self.tables_read(sql, found, written), written), params)
+                (self.query_call(sql, "INSERT", self.tables_read(sql, found), written), params)
                 for sql, params in statements
             ]
         sql, params = statements[0]
@@ -255,7 +258,7 @@ class SQLInsertCompiler(StatementMixin, compiler.SQLInsertCompiler):
             operation=INSERT,
             sql=sql,
             table=table,
-            tables_read=self.tables_read(sql, found, written),
+            tables_read=self.tables_read(sql, found),
             tables_written=written,
             columns=tuple(field.column for field in self.query.fields),
             returning=tuple(field.column for field in self.returning_fields or ()),

@@ -27,7 +27,7 @@ def declared_distributions() -> set[str]:
     """The project's dependencies and its [dev] extra, as normalized distribution names."""
     names = set()
     for requirement in importlib.metadata.requires("phantomdb-django") or ():
-        if "extra ==" in requirement and "extra == \"dev\"" not in requirement.replace("'", '"'):
+        if "extra ==" in requirement and 'extra == "dev"' not in requirement.replace("'", '"'):
             continue
         names.add(_normalized(re.match(r"[A-Za-z0-9._-]+", requirement).group()))
     return names

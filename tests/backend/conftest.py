@@ -76,6 +76,9 @@ from django.db import connection, connections  # noqa: E402
 from django.db.utils import ConnectionHandler  # noqa: E402
 
 import phantomdb  # noqa: E402
+from phantomdb.calls import STATEMENTS, Call  # noqa: E402
+from phantomdb.chain import Execute  # noqa: E402
+from phantomdb.client import Result  # noqa: E402
 from tests.backend.testapp import models  # noqa: E402
 from tests.conftest import ServerProcess, start_server  # noqa: E402
 
@@ -144,6 +147,12 @@ def guarded_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerP
 
 
 _TABLES_TO_CLEAN = (
+    models.Comment,
+    models.Article.tags.through,
+    models.Article,
+    models.Tag,
+    models.Restaurant,
+    models.Place,
     models.EveryType,
     models.Profile,
     models.User,
@@ -228,3 +237,50 @@ def server_requests(url: str) -> Iterator[Counter[tuple[str, str]]]:
     yield delta
     after = request_counts(url)
     delta.update({key: after[key] - before[key] for key in after if after[key] != before[key]})
+
+
+# -- what the chain ran -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RecordedCall:
+    """One call as a link of the chain saw it."""
+
+    call: Call
+    params: Any
+    transaction: str | None
+
+    @property
+    def operation(self) -> str:
+        return self.call.operation
+
+
+@contextlib.contextmanager
+def recorded_calls(alias: str = "default", *, outermost: bool = False) -> Iterator[list[RecordedCall]]:
+    """Every call the connection of ``alias`` runs during the block, recorded by a link of its chain.
+
+    Innermost (next to the transport, what reaches the server) unless ``outermost``.
+    """
+    wrapper = connections[alias]
+    wrapper.ensure_connection()
+    database = wrapper.connection
+    recorded: list[RecordedCall] = []
+
+    def recording(next_execute: Execute) -> Execute:
+        def execute(call: Call, params: Any, transaction: str | None) -> Result:
+            recorded.append(RecordedCall(call, params, transaction))
+            return next_execute(call, params, transaction)
+
+        return execute
+
+    links = database.links
+    database.links = (recording, *links) if outermost else (*links, recording)
+    try:
+        yield recorded
+    finally:
+        database.links = links
+
+
+def statements(recorded: list[RecordedCall]) -> list[RecordedCall]:
+    """The recorded statements (table calls, queries, batches), without transaction control."""
+    return [entry for entry in recorded if entry.operation in STATEMENTS]

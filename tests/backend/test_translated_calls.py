@@ -2,26 +2,35 @@
 
 What the server answered is read from its own ``/metrics``
 (``phantomdb_http_requests_total`` by route and method); what Django ran,
-from ``CaptureQueriesContext``.
+from ``CaptureQueriesContext``; which Call the backend made of a statement,
+from a recording link of the connection's chain.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime
-import json
 from collections import Counter
-from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from collections.abc import Callable, Iterator
 
 import pytest
 from django.db import connection
 from django.db.models import Avg, Count, Exists, F, OuterRef, Subquery
 from django.test.utils import CaptureQueriesContext
 
-from tests.backend.conftest import COMMIT, QUERY, ROWS, TRANSACTIONS, Phantom, server_requests
+from phantomdb.calls import BEGIN, DELETE, INSERT, SELECT, UPDATE
+from phantomdb.calls import COMMIT as COMMIT_CALL
+from tests.backend.conftest import (
+    COMMIT,
+    QUERY,
+    ROWS,
+    TRANSACTIONS,
+    Phantom,
+    RecordedCall,
+    recorded_calls,
+    server_requests,
+    statements,
+)
 from tests.backend.testapp.models import Event, Profile, User
 
 NOW = datetime.datetime(2026, 11, 28, 12, 0, tzinfo=datetime.UTC)
@@ -50,33 +59,6 @@ def one_call(phantom: Phantom, method: str, route: str, *, atomic: bool = False)
         expected.update({("POST", TRANSACTIONS): 1, ("POST", COMMIT): 1})
     assert len(statements) == 1, statements
     assert calls == expected
-
-
-@dataclass
-class SentRequest:
-    method: str
-    path: str
-    query: dict[str, list[str]]
-    body: Any
-    transaction: str | None
-
-
-@contextlib.contextmanager
-def sent_requests(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[SentRequest]]:
-    """The REST requests the ``default`` connection's client sends during the block, as sent."""
-    connection.ensure_connection()
-    transport = connection.connection.client.transport
-    send = transport.request
-    sent: list[SentRequest] = []
-
-    def recording(method: str, path: str, body: Any = None, **kwargs: Any) -> Any:
-        url = urlsplit(path)
-        sent.append(SentRequest(method, url.path, parse_qs(url.query), body, kwargs.get("transaction")))
-        return send(method, path, body, **kwargs)
-
-    with monkeypatch.context() as patch:
-        patch.setattr(transport, "request", recording)
-        yield sent
 
 
 @pytest.fixture
@@ -275,100 +257,80 @@ def test_a_read_of_one_table_with_lookups_and_functions_stays_one_get(
         read()
 
 
-def test_the_filter_of_the_product_document_is_a_get_with_a_condition_and_params(
-    monkeypatch: pytest.MonkeyPatch, users: list[User]
-) -> None:
-    with sent_requests(monkeypatch) as sent:
-        list(User.objects.filter(age__gt=18))
-    (request,) = sent
-    assert (request.method, request.path) == (
-        "GET",
-        f"/databases/{connection.settings_dict['NAME']}/tables/users",
-    )
-    assert request.query["condition"] == ['"users"."age" > ?']
-    assert json.loads(request.query["params"][0]) == [18]
+def only_statement(statement: Callable[[], object]) -> RecordedCall:
+    """What the chain ran for the one statement ``statement`` runs."""
+    with recorded_calls() as recorded:
+        statement()
+    (entry,) = statements(recorded)
+    return entry
 
 
-def test_the_create_of_the_product_document_is_a_post_of_the_row(monkeypatch: pytest.MonkeyPatch) -> None:
-    with sent_requests(monkeypatch) as sent:
-        User.objects.create(first_name="John", last_name="Doe", email="john.doe@example.com")
-    (request,) = sent
-    assert (request.method, request.path) == (
-        "POST",
-        f"/databases/{connection.settings_dict['NAME']}/tables/users",
+def test_the_filter_of_the_product_document_is_a_get_with_a_condition_and_params(users: list[User]) -> None:
+    entry = only_statement(lambda: list(User.objects.filter(age__gt=18)))
+    assert (entry.operation, entry.call.table) == (SELECT, "users")
+    assert entry.call.condition == '"users"."age" > ?'
+    assert list(entry.params) == [18]
+
+
+def test_the_create_of_the_product_document_is_a_post_of_the_row() -> None:
+    entry = only_statement(
+        lambda: User.objects.create(first_name="John", last_name="Doe", email="john.doe@example.com")
     )
-    assert request.query["returning"] == ["id"]
-    (row,) = request.body if isinstance(request.body, list) else [request.body]
+    assert (entry.operation, entry.call.table, entry.call.returning) == (INSERT, "users", ("id",))
+    row = dict(zip(entry.call.columns, entry.params))
     assert (row["first_name"], row["last_name"], row["email"]) == ("John", "Doe", "john.doe@example.com")
 
 
-def test_create_posts_its_row_as_one_json_object(monkeypatch: pytest.MonkeyPatch) -> None:
-    with sent_requests(monkeypatch) as sent:
-        User.objects.create(first_name="John", last_name="Doe", email="john.doe@example.com")
-    assert isinstance(sent[0].body, dict)
-
-
-def test_bulk_create_posts_a_list_of_rows(monkeypatch: pytest.MonkeyPatch) -> None:
-    with sent_requests(monkeypatch) as sent:
+def test_bulk_create_is_one_insert_of_all_its_rows() -> None:
+    with recorded_calls() as recorded:
         User.objects.bulk_create(
             [User(first_name="A", last_name="B", email=f"{n}@example.com") for n in range(3)]
         )
-    (insert,) = [request for request in sent if request.path.endswith("/tables/users")]
-    assert [row["email"] for row in insert.body] == ["0@example.com", "1@example.com", "2@example.com"]
+    (insert,) = statements(recorded)
+    width = len(insert.call.columns)
+    rows = [dict(zip(insert.call.columns, insert.params[i : i + width])) for i in range(0, 3 * width, width)]
+    assert [row["email"] for row in rows] == ["0@example.com", "1@example.com", "2@example.com"]
 
 
-def test_the_update_of_the_product_document_is_a_put_of_data_and_condition(
-    monkeypatch: pytest.MonkeyPatch, users: list[User]
-) -> None:
-    with sent_requests(monkeypatch) as sent:
-        User.objects.filter(pk=users[0].pk).update(first_name="Jane")
-    (request,) = sent
-    assert (request.method, request.path) == (
-        "PUT",
-        f"/databases/{connection.settings_dict['NAME']}/tables/users",
-    )
-    assert request.body == {
-        "data": {"first_name": "Jane"},
-        "condition": '"users"."id" = ?',
-        "params": [users[0].pk],
-    }
+def test_the_update_of_the_product_document_is_a_put_of_data_and_condition(users: list[User]) -> None:
+    entry = only_statement(lambda: User.objects.filter(pk=users[0].pk).update(first_name="Jane"))
+    assert (entry.operation, entry.call.table) == (UPDATE, "users")
+    assert [(a.column, a.expression) for a in entry.call.assignments] == [("first_name", None)]
+    assert entry.call.condition == '"users"."id" = ?'
+    assert list(entry.params) == ["Jane", users[0].pk]
 
 
-def test_the_delete_of_the_product_document_is_a_delete_with_a_condition(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_the_delete_of_the_product_document_is_a_delete_with_a_condition() -> None:
     event = Event.objects.create(name="gone", happened_at=NOW)
-    with sent_requests(monkeypatch) as sent:
+    with recorded_calls() as recorded:
         Event.objects.filter(pk=event.pk).delete()
-    (request,) = [request for request in sent if request.method == "DELETE"]
-    assert request.path == f"/databases/{connection.settings_dict['NAME']}/tables/testapp_event"
-    assert request.query["condition"] == ['"testapp_event"."id" = ?']
-    assert json.loads(request.query["params"][0]) == [event.pk]
-    assert "all" not in request.query
+    (delete,) = [entry for entry in recorded if entry.operation == DELETE]
+    assert delete.call.table == "testapp_event"
+    assert delete.call.condition == '"testapp_event"."id" = ?'
+    assert list(delete.params) == [event.pk]
 
 
-def test_calls_inside_atomic_carry_the_transaction_id(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_calls_inside_atomic_carry_the_transaction_id() -> None:
     from django.db import transaction
 
-    with sent_requests(monkeypatch) as sent, transaction.atomic():
+    with recorded_calls() as recorded, transaction.atomic():
         make_user(1)
         list(User.objects.filter(age=1))
-    begin, insert, select, commit = sent
-    assert (begin.method, begin.path) == ("POST", "/transactions")
-    assert insert.transaction == select.transaction is not None
-    assert commit.path == f"/transactions/{insert.transaction}/commit"
+    begin, insert, select, commit = recorded
+    assert begin.operation == BEGIN and begin.transaction is None
+    assert insert.transaction == select.transaction == commit.transaction is not None
+    assert commit.operation == COMMIT_CALL
 
 
-def test_a_secret_value_travels_only_in_params(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_secret_value_travels_only_in_params() -> None:
     secret = "s3cr3t' OR 1=1 --"
-    with sent_requests(monkeypatch) as sent:
+    with recorded_calls() as recorded:
         list(User.objects.filter(email=secret))
         User.objects.filter(email=secret).update(last_name=secret)
         User.objects.filter(email=secret).count()
-    select, update, query = sent
-    assert secret not in select.query["condition"][0] and json.loads(select.query["params"][0]) == [secret]
-    assert secret not in update.body["condition"] and update.body["params"] == [secret]
-    assert secret not in query.body["query"] and query.body["params"] == [secret]
+    for entry in recorded:
+        assert secret not in repr(entry.call)
+        assert secret in entry.params
 
 
 def test_a_value_is_never_spliced_into_the_sql(users: list[User]) -> None:

@@ -82,3 +82,45 @@ class Event(models.Model):
     name = models.CharField(max_length=50)
     happened_at = models.DateTimeField()
     day = models.DateField(null=True)
+
+
+class Tag(models.Model):
+    name = models.CharField(max_length=30)
+
+    class Meta:
+        db_table = "tags"
+
+
+class Article(models.Model):
+    """Foreign keys, a many-to-many relation (through ``articles_tags``) and a cascade."""
+
+    title = models.CharField(max_length=100)
+    author = models.ForeignKey(User, on_delete=models.CASCADE, related_name="articles")
+    tags = models.ManyToManyField(Tag, related_name="articles")
+
+    class Meta:
+        db_table = "articles"
+
+
+class Comment(models.Model):
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="comments")
+    body = models.TextField(default="")
+
+    class Meta:
+        db_table = "comments"
+
+
+class Place(models.Model):
+    name = models.CharField(max_length=50)
+
+    class Meta:
+        db_table = "places"
+
+
+class Restaurant(Place):
+    """Multi-table inheritance: a ``restaurants`` row extends a ``places`` row."""
+
+    serves_pizza = models.BooleanField(default=False)
+
+    class Meta:
+        db_table = "restaurants"
