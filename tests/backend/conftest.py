@@ -124,7 +124,7 @@ GUARDED_DATABASE = "guarded"
 
 @pytest.fixture(scope="session")
 def guarded_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    """PhantomDB Lite that accepts one user and one token; its database holds users and profiles."""
+    """PhantomDB Lite that accepts one user and one token; its database holds users and what they own."""
     server = start_server(
         tmp_path_factory.mktemp("guarded-data"),
         "--user",
@@ -139,8 +139,9 @@ def guarded_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerP
             client.create_database(GUARDED_DATABASE)
         setup_settings = {"HOST": server.url, "NAME": GUARDED_DATABASE, "USER": ADMIN, "PASSWORD": SECRET}
         with extra_database("setup", **setup_settings) as setup, setup.schema_editor() as editor:
-            editor.create_model(models.User)
-            editor.create_model(models.Profile)
+            # Users and every model a user's delete cascades to.
+            for model in (models.User, models.Profile, models.Tag, models.Article, models.Comment):
+                editor.create_model(model)
         yield server
     finally:
         server.stop()
