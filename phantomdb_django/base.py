@@ -21,6 +21,8 @@ import phantomdb as Database
 from phantomdb import calls
 from phantomdb.calls import Call, first_keyword
 
+from .cache import checks  # noqa: F401 - registers the cache's system checks
+from .cache.settings import parse_cache_settings
 from .calls import TranslatedSQL
 from .chain import chain_links
 from .client import DatabaseClient
@@ -35,7 +37,7 @@ from .operations import DatabaseOperations
 CONNECTION_OPTIONS = frozenset(
     {"token", "timeout", "connect_timeout", "verify", "cert", "pool_size", "retries"}
 )
-BACKEND_OPTIONS = frozenset({"data_dir", "durability"})
+BACKEND_OPTIONS = frozenset({"data_dir", "durability", "CACHE"})
 
 
 def varchar_type(data: dict[str, Any]) -> str:
@@ -137,6 +139,7 @@ class DatabaseWrapper(sqlite3_base.DatabaseWrapper):
                 f"Unknown PhantomDB OPTIONS {sorted(unknown)} in DATABASES[{self.alias!r}]; "
                 f"known: {sorted(CONNECTION_OPTIONS | BACKEND_OPTIONS)}."
             )
+        parse_cache_settings(self.alias, options.get("CACHE"))  # a wrong setting fails here, named
         params = {key: value for key, value in options.items() if key in CONNECTION_OPTIONS}
         params["url"] = server_url(settings_dict)
         params["database"] = settings_dict["NAME"]

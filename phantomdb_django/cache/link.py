@@ -1,0 +1,141 @@
+"""The query cache link: answers repeated reads, invalidates what every write touches.
+
+It decides from the Call alone. A read is cached when its tables are known,
+it is not volatile, every table may be cached, and, inside a transaction,
+the transaction has not written any of them (a connection always reads its
+own writes). A write in autocommit invalidates its tables once it returned;
+a write inside a transaction is remembered and invalidated for everyone when
+the COMMIT returns, and forgotten at ROLLBACK: uncommitted rows never reach
+an entry another connection can read.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from typing import Any
+
+from phantomdb import calls
+from phantomdb.calls import Call
+from phantomdb.chain import Execute, Params
+from phantomdb.client import Result
+
+from .generations import GenerationKey
+from .store import QueryCacheStore
+
+#: Set by ``phantomdb_django.cache.disabled()``: reads bypass, writes still invalidate.
+caching_disabled: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "phantomdb_caching_disabled", default=False
+)
+
+_READS = frozenset({calls.SELECT, calls.QUERY})
+_SERVER_WRITES = frozenset({calls.CREATE_DATABASE, calls.DROP_DATABASE})
+# A transaction that wrote tables it cannot name.
+_EVERY_TABLE = None
+
+
+class QueryCache:
+    def __init__(self, next_execute: Execute, *, store: QueryCacheStore, database: str):
+        self.next_execute = next_execute
+        self.store = store
+        self.database = database
+        # Tables each open transaction wrote (None: unknown ones), invalidated at its commit.
+        self.written: dict[str, set[str] | None] = {}
+
+    def __call__(self, call: Call, params: Params, transaction: str | None) -> Result:
+        operation = call.operation
+        if operation in _READS and call.reads_only:
+            return self._read(call, params, transaction)
+        if operation == calls.COMMIT:
+            try:
+                return self.next_execute(call, params, transaction)
+            finally:
+                self._end(transaction, committed=True)
+        if operation == calls.ROLLBACK:
+            try:
+                return self.next_execute(call, params, transaction)
+            finally:
+                self._end(transaction, committed=False)
+        if not call.writes:
+            return self.next_execute(call, params, transaction)
+        try:
+            return self.next_execute(call, params, transaction)
+        finally:
+            # Failed writes too: a lost connection may have been applied.
+            self._wrote(call, transaction)
+
+    # -- reads -------------------------------------------------------------------------
+
+    def _read(self, call: Call, params: Params, transaction: str | None) -> Result:
+        store = self.store
+        tables = call.tables_read
+        reason = self._bypass_reason(call, transaction)
+        if reason is not None:
+            store.count_bypass(reason)
+            return self.next_execute(call, params, transaction)
+        try:
+            key = (self.database, call, tuple(params) if params else ())
+            hash(key)
+        except TypeError:  # a parameter value that cannot be a key (a list, a memoryview)
+            store.count_bypass("unhashable")
+            return self.next_execute(call, params, transaction)
+        database = self.database
+        generation_keys: tuple[GenerationKey, ...] = (
+            (database, None),
+            *((database, table) for table in tables),
+        )
+        tokens = store.tokens(generation_keys)
+        if tokens is None:
+            return self.next_execute(call, params, transaction)
+        hit = store.lookup(key, tokens)
+        if hit is not None:
+            return hit
+        result = self.next_execute(call, params, transaction)
+        store.fill(key, tokens, result, store.settings.ttl_of(tables))
+        return result
+
+    def _bypass_reason(self, call: Call, transaction: str | None) -> str | None:
+        tables = call.tables_read
+        if caching_disabled.get():
+            return "disabled"
+        if tables is None:
+            return "unknown_tables"
+        if call.volatile:
+            return "volatile"
+        if not all(self.store.settings.caches_table(table) for table in tables):
+            return "excluded"
+        if transaction is not None and transaction in self.written:
+            written = self.written[transaction]
+            if written is _EVERY_TABLE or not written.isdisjoint(tables):
+                return "own_writes"
+        return None
+
+    # -- writes ------------------------------------------------------------------------
+
+    def _wrote(self, call: Call, transaction: str | None) -> None:
+        tables = call.tables_written
+        if call.operation in _SERVER_WRITES:
+            self.store.invalidate(call.name or self.database, None, "write")
+        elif transaction is None:
+            self.store.invalidate(self.database, tables, "write")
+        elif tables is None:
+            self.written[transaction] = _EVERY_TABLE
+        elif transaction not in self.written:
+            self.written[transaction] = set(tables)
+        elif (written := self.written[transaction]) is not _EVERY_TABLE:
+            written.update(tables)
+
+    def _end(self, transaction: str | None, *, committed: bool) -> None:
+        if transaction is None or transaction not in self.written:
+            return
+        tables = self.written.pop(transaction)
+        if committed:
+            self.store.invalidate(self.database, tables, "commit")
+
+
+def cache_link(store: QueryCacheStore, database: str) -> Any:
+    """The link factory of ``store`` for a connection to ``database``."""
+
+    def link(next_execute: Execute) -> QueryCache:
+        return QueryCache(next_execute, store=store, database=database)
+
+    return link
