@@ -124,6 +124,8 @@ class DatabaseWrapper(sqlite3_base.DatabaseWrapper):
         super().__init__(*args, **kwargs)
         # The statements being compiled, innermost last (see compiler.StatementMixin).
         self.statements_compiling: list[Any] = []
+        # The query cache store of this alias (set with each new connection; None: disabled).
+        self.query_cache: Any = None
 
     def get_connection_params(self) -> dict[str, Any]:
         settings_dict = self.settings_dict

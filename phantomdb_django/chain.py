@@ -22,8 +22,9 @@ def chain_links(wrapper: Any) -> list[Link]:
     """The links for a new connection of ``wrapper`` (a DatabaseWrapper), from its settings."""
     links: list[Link] = []
     cache = parse_cache_settings(wrapper.alias, wrapper.settings_dict["OPTIONS"].get("CACHE"))
+    wrapper.query_cache = None
     if cache.enabled:
-        store = store_for(wrapper.alias, cache, resolved_coherence(cache))
-        links.append(cache_link(store, wrapper.settings_dict["NAME"]))
+        wrapper.query_cache = store_for(wrapper.alias, cache, resolved_coherence(cache))
+        links.append(cache_link(wrapper.query_cache, wrapper.settings_dict["NAME"]))
     links.append(CallLog)
     return links

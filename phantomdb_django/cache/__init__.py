@@ -14,7 +14,7 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Model
 
 from .link import caching_disabled
-from .store import existing_store, post_invalidation
+from .store import post_invalidation
 
 __all__ = ["clear", "disabled", "invalidate", "post_invalidation", "stats"]
 
@@ -37,7 +37,7 @@ def _store(using: str) -> Any:
     if not isinstance(wrapper, DatabaseWrapper):
         raise ValueError(f"Database {using!r} does not use the phantomdb_django backend")
     wrapper.ensure_connection()
-    return existing_store(using)
+    return wrapper.query_cache
 
 
 def invalidate(*models_or_tables: type[Model] | str, using: str = DEFAULT_DB_ALIAS) -> None:

@@ -34,12 +34,20 @@ _EVERY_TABLE = None
 
 
 class QueryCache:
-    def __init__(self, next_execute: Execute, *, store: QueryCacheStore, database: str):
+    def __init__(
+        self,
+        next_execute: Execute,
+        *,
+        store: QueryCacheStore,
+        database: str,
+        written: dict[str, set[str] | None],
+    ):
         self.next_execute = next_execute
         self.store = store
         self.database = database
-        # Tables each open transaction wrote (None: unknown ones), invalidated at its commit.
-        self.written: dict[str, set[str] | None] = {}
+        # Tables each open transaction of the connection wrote (None: unknown ones),
+        # invalidated at its commit; owned by the connection, so it outlives a rebuilt chain.
+        self.written = written
 
     def __call__(self, call: Call, params: Params, transaction: str | None) -> Result:
         operation = call.operation
@@ -133,9 +141,10 @@ class QueryCache:
 
 
 def cache_link(store: QueryCacheStore, database: str) -> Any:
-    """The link factory of ``store`` for a connection to ``database``."""
+    """The link factory of ``store`` for one connection to ``database``."""
+    written: dict[str, set[str] | None] = {}
 
     def link(next_execute: Execute) -> QueryCache:
-        return QueryCache(next_execute, store=store, database=database)
+        return QueryCache(next_execute, store=store, database=database, written=written)
 
     return link

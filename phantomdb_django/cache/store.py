@@ -167,6 +167,3 @@ def store_for(alias: str, settings: CacheSettings, coherence: str) -> QueryCache
             store = _stores[alias] = QueryCacheStore(alias, settings, coherence)
         return store
 
-
-def existing_store(alias: str) -> QueryCacheStore | None:
-    return _stores.get(alias)

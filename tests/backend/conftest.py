@@ -42,6 +42,7 @@ if not settings.configured:
             "django.contrib.sessions",
             "django.contrib.admin",
             "django.contrib.messages",
+            "phantomdb_django",
             "tests.backend.testapp",
         ],
         DEFAULT_AUTO_FIELD="django.db.models.BigAutoField",
@@ -79,6 +80,7 @@ import phantomdb  # noqa: E402
 from phantomdb.calls import STATEMENTS, Call  # noqa: E402
 from phantomdb.chain import Execute  # noqa: E402
 from phantomdb.client import Result  # noqa: E402
+from phantomdb_django import cache as query_cache  # noqa: E402
 from tests.backend.testapp import models  # noqa: E402
 from tests.conftest import ServerProcess, start_server  # noqa: E402
 
@@ -172,6 +174,8 @@ def clean_tables(phantom: Phantom) -> Iterator[None]:
     with phantom.client() as client:
         for model in _TABLES_TO_CLEAN:
             client.delete(SESSION_DATABASE, model._meta.db_table, all=True)
+    # Those deletes went around the backend: tell its query cache.
+    query_cache.invalidate()
 
 
 # -- other databases, as extra aliases -------------------------------------------

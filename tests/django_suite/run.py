@@ -4,7 +4,7 @@ Downloads the source distribution of the installed Django (once, into
 ``.django-src/``), starts a PhantomDB Lite process, and runs
 ``tests/runtests.py`` with ``settings_phantomdb`` on the issue's app list:
 
-    python tests/django_suite/run.py [--backend sqlite3] [app ...]
+    python tests/django_suite/run.py [--backend sqlite3] [--cache off] [app ...]
 """
 
 from __future__ import annotations
@@ -102,10 +102,12 @@ def parse(output: str, seconds: float) -> SuiteResult:
     )
 
 
-def run_suite(apps: list[str], backend: str = "phantomdb", verbosity: int = 1) -> tuple[SuiteResult, str]:
+def run_suite(
+    apps: list[str], backend: str = "phantomdb", verbosity: int = 1, cache: str = "on"
+) -> tuple[SuiteResult, str]:
     tests_dir = django_source()
     python_path = os.pathsep.join([str(HERE), str(ROOT), os.environ.get("PYTHONPATH", "")])
-    env = {**os.environ, "PYTHONPATH": python_path}
+    env = {**os.environ, "PYTHONPATH": python_path, "PHANTOMDB_CACHE": cache}
     server = None
     if backend == "phantomdb":
         data_dir = Path(tempfile.mkdtemp(prefix="phantomdb-django-suite-"))
@@ -127,16 +129,18 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("apps", nargs="*", default=APPS)
     parser.add_argument("--backend", choices=["phantomdb", "sqlite3"], default="phantomdb")
+    parser.add_argument("--cache", choices=["on", "off"], default="on", help="phantomdb's query cache")
     parser.add_argument("--output", type=Path, help="write runtests.py's full output here")
     parser.add_argument("--json", type=Path, help="write the counts here as JSON")
     arguments = parser.parse_args()
-    result, output = run_suite(arguments.apps, arguments.backend)
+    result, output = run_suite(arguments.apps, arguments.backend, cache=arguments.cache)
     if arguments.output:
         arguments.output.write_text(output)
     if arguments.json:
         arguments.json.write_text(json.dumps({**asdict(result), "passed": result.passed}))
     print(output[-20000:] if arguments.output is None else "")
-    print(f"Django {django.get_version()} suite on {arguments.backend}: {result.summary()}")
+    cache = f" (query cache {arguments.cache})" if arguments.backend == "phantomdb" else ""
+    print(f"Django {django.get_version()} suite on {arguments.backend}{cache}: {result.summary()}")
     return 0 if result.failures == result.errors == 0 else 1
 
 
