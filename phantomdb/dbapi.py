@@ -353,7 +353,16 @@ class Cursor:
 
     @property
     def description(self) -> list[tuple[Any, ...]] | None:
-        """(name, type_code, None x 5) per column of the last statement; None if it returned none."""
+        """(name, type_code, None x 5) per column of the last statement; None if it returned none.
+
+        Built when asked: the ORM rarely asks, so most statements never pay for it.
+        """
+        if self._description is None and self._result is not None:
+            types = self._result.types
+            self._description = [
+                (name, types[i] if i < len(types) else None, None, None, None, None, None)
+                for i, name in enumerate(self._result.columns)
+            ]
         return self._description
 
     def _check_open(self) -> None:
@@ -372,11 +381,6 @@ class Cursor:
         self.rowcount = result.rowcount
         self.lastrowid = result.lastrowid
         if result.columns:
-            types = result.types
-            self._description = [
-                (name, types[i] if i < len(types) else None, None, None, None, None, None)
-                for i, name in enumerate(result.columns)
-            ]
             self._result = result
 
     @staticmethod

@@ -37,8 +37,14 @@ _PLAIN_ASSIGNMENT = "%s"
 _NULL_ASSIGNMENT = "NULL"
 
 
-_TABLE_NODES = (BaseTable, Join)
-_RAW_NODES = (RawSQL, ExtraWhere)
+_TABLE_NODES = frozenset({BaseTable, Join})
+_RAW_NODES = frozenset({RawSQL, ExtraWhere})
+_TRACKED_NODES = _TABLE_NODES | _RAW_NODES
+
+# Translations by (compiler class, SQL text, what the text does not show): the
+# same text is the same statement, so its Call is built once. Emptied when full.
+_TRANSLATIONS: dict[tuple[Any, ...], Any] = {}
+MAX_TRANSLATIONS = 4096
 
 
 def _reads_only_its_table(fragment: str) -> bool:
@@ -61,6 +67,7 @@ class StatementMixin:
     """Captures the statement's WHERE and tables while it compiles, and builds its Call."""
 
     translating = False
+    where: Any = None  # set by Django's pre_sql_setup() on select compilers
     where_fragment: tuple[str, list[Any]] | None = None
     from_aliases: tuple[str, ...] = ()
 
@@ -93,26 +100,48 @@ class StatementMixin:
         return frozenset(tables)
 
     def compile(self, node: Any) -> tuple[str, Any]:
-        compiling = self.connection.statements_compiling
-        if compiling and isinstance(node, _TABLE_NODES):
-            compiling[-1].names.add(node.table_name)
-        is_statement_where = node is getattr(self, "where", None) or node is self.query.where
-        if self.translating and is_statement_where:
-            try:
-                fragment = super().compile(node)
-            except EmptyResultSet:
-                self.where_fragment = ("0 = 1", [])
-                raise
-            except FullResultSet:
-                self.where_fragment = ("", [])
-                raise
-            self.where_fragment = fragment
+        # Called for every node of every statement: the common path is one check.
+        if self.translating and (node is self.where or node is self.query.where):
+            fragment = self.compile_where(node)
         else:
             fragment = super().compile(node)
-        # A raw fragment can name only the statement's tables, unless it holds a query of its own.
-        if compiling and isinstance(node, _RAW_NODES) and not _reads_only_its_table(fragment[0]):
-            compiling[-1].raw = True
+        if type(node) in _TRACKED_NODES:
+            self.track(node, fragment[0])
         return fragment
+
+    def compile_where(self, node: Any) -> tuple[str, Any]:
+        """The statement's own WHERE, kept as the table call's condition."""
+        try:
+            fragment = super().compile(node)
+        except EmptyResultSet:
+            self.where_fragment = ("0 = 1", [])
+            raise
+        except FullResultSet:
+            self.where_fragment = ("", [])
+            raise
+        self.where_fragment = fragment
+        return fragment
+
+    def track(self, node: Any, sql: str) -> None:
+        """Record a table node's table, or a raw fragment that may read any table, on the statement."""
+        compiling = self.connection.statements_compiling
+        if not compiling:
+            return
+        if type(node) in _TABLE_NODES:
+            compiling[-1].names.add(node.table_name)
+        elif not _reads_only_its_table(sql):
+            # A raw fragment names only the statement's tables, unless it holds a query of its own.
+            compiling[-1].raw = True
+
+    def translated(self, sql: str, build: Callable[[], T], *unseen: Any) -> T:
+        """``build()``'s translation of ``sql``, built once per text (``unseen``: what the text omits)."""
+        key = (type(self), sql, *unseen)
+        known = _TRANSLATIONS.get(key)
+        if known is None:
+            if len(_TRANSLATIONS) >= MAX_TRANSLATIONS:
+                _TRANSLATIONS.clear()
+            known = _TRANSLATIONS[key] = build()
+        return known
 
     def used_aliases(self) -> tuple[str, ...]:
         refcount = self.query.alias_refcount
@@ -167,8 +196,12 @@ class SQLCompiler(StatementMixin, compiler.SQLCompiler):
         self.where_fragment = None
         as_sql = partial(super().as_sql, with_limits, with_col_aliases)
         (sql, params), found = self.compiling_statement(as_sql)
-        tables = self.tables_read(sql, found)
-        return self.translate(sql, with_limits, tables) or self.query_call(sql, "SELECT", tables), params
+
+        def build() -> TranslatedSQL:
+            tables = self.tables_read(sql, found)
+            return self.translate(sql, with_limits, tables) or self.query_call(sql, "SELECT", tables)
+
+        return self.translated(sql, build, with_limits, bool(self.query.select_for_update)), params
 
     def base_table(self) -> str | None:
         """The one table this query reads, when it reads exactly one under its own name."""
@@ -246,14 +279,17 @@ class SQLInsertCompiler(StatementMixin, compiler.SQLInsertCompiler):
         if not self.translating:
             return super().as_sql()
         statements, found = self.compiling_statement(super().as_sql)
+        count = len(statements)
+        return [
+            (self.translated(sql, partial(self.statement_call, sql, count, found), count), params)
+            for sql, params in statements
+        ]
+
+    def statement_call(self, sql: str, count: int, found: StatementTables) -> TranslatedSQL:
         table = self.query.get_meta().db_table
         written = frozenset((table,))
-        if len(statements) != 1 or self.query.on_conflict or not self.query.fields or not self.plain_values:
-            return [
-                (self.query_call(sql, "INSERT", self.tables_read(sql, found), written), params)
-                for sql, params in statements
-            ]
-        sql, params = statements[0]
+        if count != 1 or self.query.on_conflict or not self.query.fields or not self.plain_values:
+            return self.query_call(sql, "INSERT", self.tables_read(sql, found), written)
         call = Call(
             operation=INSERT,
             sql=sql,
@@ -264,7 +300,7 @@ class SQLInsertCompiler(StatementMixin, compiler.SQLInsertCompiler):
             returning=tuple(field.column for field in self.returning_fields or ()),
             statement="INSERT",
         )
-        return [(TranslatedSQL(sql, call), params)]
+        return TranslatedSQL(sql, call)
 
 
 class SQLDeleteCompiler(StatementMixin, compiler.SQLDeleteCompiler):
@@ -273,11 +309,14 @@ class SQLDeleteCompiler(StatementMixin, compiler.SQLDeleteCompiler):
             return super().as_sql()
         self.where_fragment = None
         (sql, params), found = self.compiling_statement(super().as_sql)
+        return self.translated(sql, partial(self.statement_call, sql, found)), params
+
+    def statement_call(self, sql: str, found: StatementTables) -> TranslatedSQL:
         table = self.query.base_table
         written = frozenset((table,))
         tables = self.tables_read(sql, found, written)
         if not self.single_table_condition_ok():
-            return self.query_call(sql, "DELETE", tables, written), params
+            return self.query_call(sql, "DELETE", tables, written)
         call = Call(
             operation=DELETE,
             sql=sql,
@@ -287,7 +326,7 @@ class SQLDeleteCompiler(StatementMixin, compiler.SQLDeleteCompiler):
             condition=self.condition(),
             statement="DELETE",
         )
-        return TranslatedSQL(sql, call), params
+        return TranslatedSQL(sql, call)
 
 
 class SQLUpdateCompiler(StatementMixin, compiler.SQLUpdateCompiler):
@@ -298,12 +337,15 @@ class SQLUpdateCompiler(StatementMixin, compiler.SQLUpdateCompiler):
         (sql, params), found = self.compiling_statement(super().as_sql)
         if not sql:
             return sql, params
+        return self.translated(sql, partial(self.statement_call, sql, found)), params
+
+    def statement_call(self, sql: str, found: StatementTables) -> TranslatedSQL:
         table = self.query.get_meta().db_table
         written = frozenset((table,))
         tables = self.tables_read(sql, found, written)
         assignments = self.assignments(sql, table)
         if assignments is None or not self.single_table_condition_ok():
-            return self.query_call(sql, "UPDATE", tables, written), params
+            return self.query_call(sql, "UPDATE", tables, written)
         call = Call(
             operation=UPDATE,
             sql=sql,
@@ -314,7 +356,7 @@ class SQLUpdateCompiler(StatementMixin, compiler.SQLUpdateCompiler):
             condition=self.condition(),
             statement="UPDATE",
         )
-        return TranslatedSQL(sql, call), params
+        return TranslatedSQL(sql, call)
 
     def assignments(self, sql: str, table: str) -> tuple[Assignment, ...] | None:
         """Split ``SET a = ..., b = ...`` at the known column names, in order."""
@@ -356,4 +398,5 @@ class SQLAggregateCompiler(StatementMixin, compiler.SQLAggregateCompiler):
         if not self.translating:
             return super().as_sql()
         (sql, params), found = self.compiling_statement(super().as_sql)
-        return self.query_call(sql, "SELECT", self.tables_read(sql, found)), params
+        build = partial(self.query_call, sql, "SELECT", self.tables_read(sql, found))
+        return self.translated(sql, build, bool(self.query.select_for_update)), params

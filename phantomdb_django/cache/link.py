@@ -48,6 +48,7 @@ class QueryCache:
         # Tables each open transaction of the connection wrote (None: unknown ones),
         # invalidated at its commit; owned by the connection, so it outlives a rebuilt chain.
         self.written = written
+        self._keys_by_tables: dict[frozenset[str], tuple[GenerationKey, ...]] = {}
 
     def __call__(self, call: Call, params: Params, transaction: str | None) -> Result:
         operation = call.operation
@@ -75,41 +76,46 @@ class QueryCache:
 
     def _read(self, call: Call, params: Params, transaction: str | None) -> Result:
         store = self.store
-        tables = call.tables_read
         reason = self._bypass_reason(call, transaction)
         if reason is not None:
             store.count_bypass(reason)
             return self.next_execute(call, params, transaction)
+        tables = call.tables_read
+        tokens = store.tokens(self._generation_keys(tables))
+        if tokens is None:
+            return self.next_execute(call, params, transaction)
+        key = (self.database, call, tuple(params) if params else ())
         try:
-            key = (self.database, call, tuple(params) if params else ())
-            hash(key)
+            hit = store.lookup(key, tokens)
         except TypeError:  # a parameter value that cannot be a key (a list, a memoryview)
             store.count_bypass("unhashable")
             return self.next_execute(call, params, transaction)
-        database = self.database
-        generation_keys: tuple[GenerationKey, ...] = (
-            (database, None),
-            *((database, table) for table in tables),
-        )
-        tokens = store.tokens(generation_keys)
-        if tokens is None:
-            return self.next_execute(call, params, transaction)
-        hit = store.lookup(key, tokens)
         if hit is not None:
             return hit
         result = self.next_execute(call, params, transaction)
         store.fill(key, tokens, result, store.settings.ttl_of(tables))
         return result
 
+    def _generation_keys(self, tables: frozenset[str]) -> tuple[GenerationKey, ...]:
+        """The database's key and each table's, built once per set of tables."""
+        keys = self._keys_by_tables.get(tables)
+        if keys is None:
+            database = self.database
+            keys = self._keys_by_tables[tables] = ((database, None), *((database, table) for table in tables))
+        return keys
+
     def _bypass_reason(self, call: Call, transaction: str | None) -> str | None:
         tables = call.tables_read
-        if caching_disabled.get():
-            return "disabled"
         if tables is None:
             return "unknown_tables"
         if call.volatile:
             return "volatile"
-        if not all(self.store.settings.caches_table(table) for table in tables):
+        if caching_disabled.get():
+            return "disabled"
+        settings = self.store.settings
+        if not tables.isdisjoint(settings.exclude_tables) or (
+            settings.only_tables is not None and not tables <= settings.only_tables
+        ):
             return "excluded"
         if transaction is not None and transaction in self.written:
             written = self.written[transaction]

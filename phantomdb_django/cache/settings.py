@@ -40,12 +40,6 @@ class CacheSettings:
     coherence: str = AUTO
     shared_cache: str = "default"
 
-    def caches_table(self, table: str) -> bool:
-        """Whether reads of ``table`` may be cached (ONLY_TABLES / EXCLUDE_TABLES)."""
-        if table in self.exclude_tables:
-            return False
-        return self.only_tables is None or table in self.only_tables
-
     def ttl_of(self, tables: frozenset[str]) -> float:
         """The shortest TTL of the tables a read depends on."""
         return min((self.table_ttls.get(table, self.ttl) for table in tables), default=self.ttl)

@@ -69,6 +69,8 @@ class QueryCacheStore:
 
     def tokens(self, keys: tuple[GenerationKey, ...]) -> tuple[Any, ...] | None:
         """The current generations of ``keys``; None when they cannot be known now."""
+        if self.coherence == PROCESS:
+            return self.generations.current(keys)
         try:
             if self._pending:
                 self._send_pending()
