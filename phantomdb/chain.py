@@ -19,7 +19,7 @@ from phantomdb.calls import Call
 from phantomdb.client import PhantomDB, Result
 from phantomdb.errors import ProgrammingError
 
-__all__ = ["Execute", "Link", "RestCall", "build_chain"]
+__all__ = ["REST_ROUTES", "Execute", "Link", "RestCall", "build_chain"]
 
 #: Parameter values of a statement (a batch: one sequence per run), never kept by a Call.
 Params = Sequence[Any] | None
@@ -44,6 +44,28 @@ def build_chain(links: Sequence[Link], last: Execute) -> Execute:
 
 
 _NO_ROWS = Result(columns=())
+
+_ROWS_ROUTE = "/databases/{db}/tables/{table}"
+_TRANSACTION_ROUTE = "/transactions/{id}"
+#: The REST request (method, route template) each operation makes; a select too
+#: long for a URL goes as ``POST /databases/{db}/tables/{table}/select``.
+REST_ROUTES: dict[str, tuple[str, str]] = {
+    calls.SELECT: ("GET", _ROWS_ROUTE),
+    calls.INSERT: ("POST", _ROWS_ROUTE),
+    calls.UPDATE: ("PUT", _ROWS_ROUTE),
+    calls.DELETE: ("DELETE", _ROWS_ROUTE),
+    calls.QUERY: ("POST", "/databases/{db}/query"),
+    calls.BATCH: ("POST", "/databases/{db}/query"),
+    calls.BEGIN: ("POST", "/transactions"),
+    calls.COMMIT: ("POST", _TRANSACTION_ROUTE + "/commit"),
+    calls.ROLLBACK: ("POST", _TRANSACTION_ROUTE + "/rollback"),
+    calls.SAVEPOINT: ("POST", _TRANSACTION_ROUTE + "/savepoints"),
+    calls.RELEASE_SAVEPOINT: ("POST", _TRANSACTION_ROUTE + "/savepoints/{name}/release"),
+    calls.ROLLBACK_TO_SAVEPOINT: ("POST", _TRANSACTION_ROUTE + "/savepoints/{name}/rollback"),
+    calls.HEALTH: ("GET", "/health"),
+    calls.CREATE_DATABASE: ("POST", "/databases"),
+    calls.DROP_DATABASE: ("DELETE", "/databases/{db}"),
+}
 
 
 class RestCall:

@@ -135,8 +135,9 @@ class PhantomDB:
     """A client of one PhantomDB server; thread-safe, with a small connection pool.
 
     ``verify`` is True, False or a CA bundle path (HTTPS); ``cert`` a client
-    certificate file or (cert, key) pair; ``headers_hook`` may add headers to
-    every request (``opentelemetry.propagate.inject`` fits). Use as a context
+    certificate file or (cert, key) pair; ``headers_hook`` is called with an
+    empty dict before every request and may add headers to it
+    (``opentelemetry.propagate.inject`` fits). Use as a context
     manager, or call ``close()``.
     """
 

@@ -44,7 +44,7 @@ logger = logging.getLogger("phantomdb.transport")
 
 USER_AGENT = "phantomdb-python/0.1.0"
 
-#: Called with the outgoing headers of each request; may add to them (a W3C
+#: Called before each request with an empty dict it may add headers to (a W3C
 #: ``traceparent``, say). ``opentelemetry.propagate.inject`` fits as is.
 HeadersHook = Callable[[MutableMapping[str, str]], Any]
 
@@ -415,9 +415,15 @@ class Transport:
                 payload = orjson.dumps(body, default=_json_default, option=orjson.OPT_PASSTHROUGH_DATETIME)
             except orjson.JSONEncodeError as exc:  # an integer beyond 64 bits, say
                 raise DataError(f"PhantomDB cannot send this value: {exc}", code="data_error") from None
+        if self.headers_hook is not None:
+            # The hook adds to an empty dict: a request it adds nothing to keeps the fast path.
+            added: dict[str, str] = {}
+            self.headers_hook(added)
+            if added:
+                headers = {**headers, **added} if headers else added
         send_headers: dict[str, str] | None = None
-        if headers or self.headers_hook is not None or self._prepared is None:
-            # The general way: every header through putheader, the hook sees them all.
+        if headers or self._prepared is None:
+            # The general way: every header through putheader.
             send_headers = self._headers.copy()
             if payload is not None:
                 send_headers["Content-Type"] = "application/json"
@@ -427,8 +433,6 @@ class Transport:
                 send_headers["PhantomDB-Transaction"] = transaction
             if headers:
                 send_headers.update(headers)
-            if self.headers_hook is not None:
-                self.headers_hook(send_headers)
         target = self.prefix + path
         idempotent = method in _IDEMPOTENT
 

@@ -32,12 +32,15 @@ from .embedded import embedded_server_url
 from .features import DatabaseFeatures
 from .introspection import DatabaseIntrospection
 from .operations import DatabaseOperations
+from .telemetry.metrics import count_connection
+from .telemetry.propagation import inject_trace_context
+from .telemetry.settings import parse_telemetry_settings
 
 # OPTIONS keys passed to phantomdb.connect(), with their meaning for the docs.
 CONNECTION_OPTIONS = frozenset(
     {"token", "timeout", "connect_timeout", "verify", "cert", "pool_size", "retries"}
 )
-BACKEND_OPTIONS = frozenset({"data_dir", "durability", "CACHE"})
+BACKEND_OPTIONS = frozenset({"data_dir", "durability", "CACHE", "TELEMETRY"})
 
 
 def varchar_type(data: dict[str, Any]) -> str:
@@ -126,6 +129,8 @@ class DatabaseWrapper(sqlite3_base.DatabaseWrapper):
         self.statements_compiling: list[Any] = []
         # The query cache store of this alias (set with each new connection; None: disabled).
         self.query_cache: Any = None
+        # The statement the compiler translated last (see PhantomDBCursor.execute).
+        self.last_translated: Any = None
 
     def get_connection_params(self) -> dict[str, Any]:
         settings_dict = self.settings_dict
@@ -141,8 +146,12 @@ class DatabaseWrapper(sqlite3_base.DatabaseWrapper):
                 f"Unknown PhantomDB OPTIONS {sorted(unknown)} in DATABASES[{self.alias!r}]; "
                 f"known: {sorted(CONNECTION_OPTIONS | BACKEND_OPTIONS)}."
             )
-        parse_cache_settings(self.alias, options.get("CACHE"))  # a wrong setting fails here, named
+        # A wrong setting fails here, named, before anything connects.
+        parse_cache_settings(self.alias, options.get("CACHE"))
+        telemetry = parse_telemetry_settings(self.alias, options.get("TELEMETRY"))
         params = {key: value for key, value in options.items() if key in CONNECTION_OPTIONS}
+        if telemetry.tracing:
+            params["headers_hook"] = inject_trace_context
         params["url"] = server_url(settings_dict)
         params["database"] = settings_dict["NAME"]
         params["user"] = settings_dict["USER"] or None
@@ -157,7 +166,8 @@ class DatabaseWrapper(sqlite3_base.DatabaseWrapper):
 
     @async_unsafe
     def get_new_connection(self, conn_params: dict[str, Any]) -> Database.Connection:
-        connection = Database.connect(**conn_params, links=chain_links(self))
+        connection = Database.connect(**conn_params, links=chain_links(self, conn_params["url"]))
+        count_connection(self)
         if self.embedded:
             connection.ensure_database()
         return connection
@@ -168,7 +178,7 @@ class DatabaseWrapper(sqlite3_base.DatabaseWrapper):
         pass
 
     def create_cursor(self, name: str | None = None) -> PhantomDBCursor:
-        return PhantomDBCursor(self.connection)
+        return PhantomDBCursor(self.connection, self)
 
     @async_unsafe
     def close(self) -> None:

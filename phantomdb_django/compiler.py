@@ -141,6 +141,8 @@ class StatementMixin:
             if len(_TRANSLATIONS) >= MAX_TRANSLATIONS:
                 _TRANSLATIONS.clear()
             known = _TRANSLATIONS[key] = build()
+        # The cursor recognises this statement with a comment appended (sqlcommenter).
+        self.connection.last_translated = known
         return known
 
     def used_aliases(self) -> tuple[str, ...]:

@@ -27,6 +27,14 @@ caching_disabled: contextvars.ContextVar[bool] = contextvars.ContextVar(
     "phantomdb_caching_disabled", default=False
 )
 
+#: What the cache did with the call running in this context: ``hit``, ``miss`` or ``bypass``
+#: (every write, and every call when there is no cache). Telemetry reports it.
+cache_outcome: contextvars.ContextVar[str] = contextvars.ContextVar(
+    "phantomdb_cache_outcome", default="bypass"
+)
+
+HIT, MISS, BYPASS = "hit", "miss", "bypass"
+
 _READS = frozenset({calls.SELECT, calls.QUERY})
 _SERVER_WRITES = frozenset({calls.CREATE_DATABASE, calls.DROP_DATABASE})
 # A transaction that wrote tables it cannot name.
@@ -91,7 +99,9 @@ class QueryCache:
             store.count_bypass("unhashable")
             return self.next_execute(call, params, transaction)
         if hit is not None:
+            cache_outcome.set(HIT)
             return hit
+        cache_outcome.set(MISS)
         result = self.next_execute(call, params, transaction)
         store.fill(key, tokens, result, store.settings.ttl_of(tables))
         return result

@@ -142,6 +142,14 @@ class QueryCacheStore:
         with self._lock:
             self._entries.clear()
 
+    def counters(self) -> dict[str, int]:
+        """The counts telemetry reports as gauges and counters."""
+        return {
+            "entries": len(self._entries),
+            "evictions": self._entries.evictions,
+            "shared_errors": self.shared_errors,
+        }
+
     def stats(self) -> dict[str, Any]:
         with self._lock:
             return {
@@ -168,4 +176,3 @@ def store_for(alias: str, settings: CacheSettings, coherence: str) -> QueryCache
         if store is None or store.settings != settings or store.coherence != coherence:
             store = _stores[alias] = QueryCacheStore(alias, settings, coherence)
         return store
-

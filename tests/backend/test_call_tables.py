@@ -223,12 +223,26 @@ def test_a_raw_statement_that_writes_is_a_write_to_unknown_tables(sql: str) -> N
 
 
 def test_sql_rewritten_by_an_execute_wrapper_has_unknown_tables(blog: dict[str, Any]) -> None:
+    def rewrite(execute, sql, params, many, context):
+        return execute(sql.replace(" WHERE ", " WHERE 1 = 1 AND "), params, many, context)
+
+    with connection.execute_wrapper(rewrite):
+        call = only_call(lambda: list(User.objects.filter(age__gt=1)))
+    assert call.tables_read is None
+
+
+def test_a_comment_appended_by_an_execute_wrapper_keeps_the_call(blog: dict[str, Any]) -> None:
     def add_comment(execute, sql, params, many, context):
-        return execute(sql + " /* edited */", params, many, context)
+        return execute(
+            sql + " /*traceparent='00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01'*/",
+            params,
+            many,
+            context,
+        )
 
     with connection.execute_wrapper(add_comment):
         call = only_call(lambda: list(User.objects.filter(age__gt=1)))
-    assert call.tables_read is None
+    assert call.operation == "select" and call.tables_read == reads(USERS)
 
 
 def test_an_expression_whose_sql_names_another_table_makes_the_tables_unknown(blog: dict[str, Any]) -> None:

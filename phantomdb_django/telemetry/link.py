@@ -1,0 +1,309 @@
+"""The telemetry link: an OpenTelemetry CLIENT span and Prometheus metrics for every call.
+
+It only reads the Call (what the statement is, which tables) and what the
+call returned or raised; it never sees a parameter value, and it leaves the
+call's result and errors exactly as they were. Transactions become spans
+that contain their calls, from BEGIN to COMMIT or ROLLBACK.
+
+With no OpenTelemetry SDK configured, no span is made at all (the check is
+one isinstance per call), so telemetry costs the metrics only.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from opentelemetry import trace
+from opentelemetry.trace import ProxyTracerProvider, SpanKind, Status, StatusCode
+
+from phantomdb import calls
+from phantomdb.calls import Call
+from phantomdb.chain import REST_ROUTES, Execute, Params
+from phantomdb.client import Result
+from phantomdb.errors import ERROR_CODES
+
+from ..cache.link import BYPASS, cache_outcome
+from .metrics import MULTIPROCESS, Metrics
+from .settings import TelemetrySettings
+
+_tracer = trace.get_tracer("phantomdb_django")
+
+_TRANSACTION_ENDS = {calls.COMMIT: "commit", calls.ROLLBACK: "rollback"}
+
+_OPERATION_NAMES = {
+    calls.BEGIN: "BEGIN",
+    calls.COMMIT: "COMMIT",
+    calls.ROLLBACK: "ROLLBACK",
+    calls.SAVEPOINT: "SAVEPOINT",
+    calls.RELEASE_SAVEPOINT: "RELEASE SAVEPOINT",
+    calls.ROLLBACK_TO_SAVEPOINT: "ROLLBACK TO SAVEPOINT",
+    calls.HEALTH: "HEALTH",
+    calls.CREATE_DATABASE: "CREATE DATABASE",
+    calls.DROP_DATABASE: "DROP DATABASE",
+}
+
+
+def operation_name(call: Call) -> str:
+    """``db.operation.name``: the SQL keyword, ``BATCH <keyword>`` for a batch."""
+    name = _OPERATION_NAMES.get(call.operation)
+    if name is not None:
+        return name
+    if call.operation == calls.BATCH:
+        return f"BATCH {call.statement}".rstrip()
+    return call.statement or call.operation.upper()
+
+
+def tables_of(call: Call) -> tuple[str, ...]:
+    """The tables a call is about, sorted: those it writes, else those it reads (none when unknown)."""
+    tables = call.tables_written if call.writes else call.tables_read
+    return tuple(sorted(tables)) if tables else ()
+
+
+@dataclass(frozen=True, slots=True)
+class Shape:
+    """What telemetry reports of one Call, worked out once per Call."""
+
+    operation: str
+    collection: str | None  # db.collection.name: set when the call is about one table
+    collection_label: str  # the metrics label: the tables, comma separated
+    summary: str  # db.query.summary, the span name
+    attributes: dict[str, Any]
+
+
+@dataclass
+class OpenTransaction:
+    span: Any
+    context: Any
+    started: float
+
+
+class CallTelemetry:
+    def __init__(
+        self,
+        next_execute: Execute,
+        *,
+        alias: str,
+        database: str,
+        server: tuple[str, int | None],
+        settings: TelemetrySettings,
+        metrics: Metrics | None,
+        spans: bool,
+        store: Any,
+        shapes: dict[Call, Shape],
+        transactions: dict[str, OpenTransaction],
+    ):
+        self.next_execute = next_execute
+        self.alias = alias
+        self.database = database
+        self.settings = settings
+        self.metrics = metrics
+        self.spans = spans
+        self.store = store
+        self._shapes = shapes
+        self._transactions = transactions
+        self._server_attributes = {"server.address": server[0]}
+        if server[1] is not None:
+            self._server_attributes["server.port"] = server[1]
+        self._evictions_seen = 0
+        self._shared_errors_seen = 0
+
+    # -- one call ----------------------------------------------------------------------
+
+    def __call__(self, call: Call, params: Params, transaction: str | None) -> Result:
+        tracing = self.spans and not isinstance(trace.get_tracer_provider(), ProxyTracerProvider)
+        if call.operation == calls.BEGIN:
+            return self._begin(call, params, tracing)
+        open_transaction = self._transactions.get(transaction) if transaction is not None else None
+        context = open_transaction.context if open_transaction is not None else None
+        try:
+            result = self._run(call, params, transaction, tracing, context)
+        except BaseException:
+            if call.operation in _TRANSACTION_ENDS:
+                self._end_transaction(transaction, "error")
+            raise
+        if call.operation in _TRANSACTION_ENDS:
+            self._end_transaction(transaction, _TRANSACTION_ENDS[call.operation])
+        return result
+
+    def _run(
+        self, call: Call, params: Params, transaction: str | None, tracing: bool, context: Any
+    ) -> Result:
+        shape = self._shape(call)
+        span = None
+        if tracing:
+            span = _tracer.start_span(
+                shape.summary, context=context, kind=SpanKind.CLIENT, attributes=shape.attributes
+            )
+        outcome_token = cache_outcome.set(BYPASS)
+        started = time.perf_counter()
+        try:
+            if span is None:
+                result = self.next_execute(call, params, transaction)
+            else:
+                with trace.use_span(
+                    span, end_on_exit=False, record_exception=False, set_status_on_exception=False
+                ):
+                    result = self.next_execute(call, params, transaction)
+        except BaseException as exc:
+            self._finished(
+                call, shape, span, time.perf_counter() - started, cache_outcome.get(), None, exc, params
+            )
+            raise
+        finally:
+            outcome = cache_outcome.get()
+            cache_outcome.reset(outcome_token)
+        self._finished(call, shape, span, time.perf_counter() - started, outcome, result, None, params)
+        return result
+
+    def _finished(
+        self,
+        call: Call,
+        shape: Shape,
+        span: Any,
+        duration: float,
+        outcome: str,
+        result: Result | None,
+        error: BaseException | None,
+        params: Params,
+    ) -> None:
+        code = getattr(error, "code", None) if error is not None else None
+        error_type = "" if error is None else (code or type(error).__qualname__)
+        rows = len(result.rows) if result is not None and result.columns else None
+        if span is not None:
+            if span.is_recording():
+                span.set_attribute("phantomdb.cache", outcome)
+                if rows is not None:
+                    span.set_attribute("db.response.returned_rows", rows)
+                if call.operation == calls.BATCH and params is not None and len(params) >= 2:
+                    span.set_attribute("db.operation.batch.size", len(params))
+                if error is not None:
+                    if code:
+                        span.set_attribute("db.response.status_code", code)
+                    span.set_attribute("error.type", error_type)
+                    span.record_exception(error)
+                    span.set_status(Status(StatusCode.ERROR, error_type))
+            span.end()
+        metrics = self.metrics
+        if metrics is None:
+            return
+        alias, database, label = self.alias, self.database, shape.collection_label
+        exemplar = None
+        if span is not None and not MULTIPROCESS:
+            context = span.get_span_context()
+            if context.trace_flags.sampled:
+                exemplar = {
+                    "trace_id": format(context.trace_id, "032x"),
+                    "span_id": format(context.span_id, "016x"),
+                }
+        metrics.duration.labels(alias, database, shape.operation, label, outcome, error_type).observe(
+            duration, exemplar
+        )
+        if rows is not None:
+            metrics.returned_rows.labels(alias, database, shape.operation, label).observe(rows)
+        if call.reads_only:
+            metrics.cache_requests.labels(alias, label, outcome).inc()
+            self._cache_gauges()
+        if error is not None and code and ERROR_CODES.get(code, (None,))[0] == 0:
+            metrics.connection_errors.labels(alias, code).inc()
+
+    def _cache_gauges(self) -> None:
+        store = self.store
+        if store is None:
+            return
+        stats = store.counters()
+        metrics = self.metrics
+        metrics.cache_entries.labels(self.alias).set(stats["entries"])
+        if stats["evictions"] > self._evictions_seen:
+            metrics.cache_evictions.labels(self.alias).inc(stats["evictions"] - self._evictions_seen)
+            self._evictions_seen = stats["evictions"]
+        if stats["shared_errors"] > self._shared_errors_seen:
+            metrics.cache_shared_errors.labels(self.alias).inc(
+                stats["shared_errors"] - self._shared_errors_seen
+            )
+            self._shared_errors_seen = stats["shared_errors"]
+
+    # -- transactions --------------------------------------------------------------------
+
+    def _begin(self, call: Call, params: Params, tracing: bool) -> Result:
+        """A transaction span (when tracing) that holds the BEGIN and every later call of it."""
+        span = context = None
+        if tracing:
+            span = _tracer.start_span(
+                "transaction", kind=SpanKind.INTERNAL, attributes=self._transaction_attributes()
+            )
+            context = trace.set_span_in_context(span)
+        opened = OpenTransaction(span, context, time.perf_counter())
+        try:
+            result = self._run(call, params, None, tracing, context)
+        except BaseException:
+            self._close(opened, "error")
+            raise
+        if result.info and "id" in result.info:
+            self._transactions[result.info["id"]] = opened
+        return result
+
+    def _transaction_attributes(self) -> dict[str, Any]:
+        return {"db.system.name": "phantomdb", "db.namespace": self.database, **self._server_attributes}
+
+    def _end_transaction(self, transaction: str | None, outcome: str) -> None:
+        opened = self._transactions.pop(transaction, None) if transaction is not None else None
+        if opened is not None:
+            self._close(opened, outcome)
+
+    def _close(self, opened: OpenTransaction, outcome: str) -> None:
+        """End a transaction's span and count it: ``commit``, ``rollback`` or ``error``."""
+        if opened.span is not None:
+            opened.span.set_attribute("phantomdb.transaction.outcome", outcome)
+            if outcome == "error":
+                opened.span.set_status(Status(StatusCode.ERROR, "the transaction did not end cleanly"))
+            opened.span.end()
+        if self.metrics is not None:
+            self.metrics.transactions.labels(self.alias, outcome).inc()
+            self.metrics.transaction_duration.labels(self.alias, outcome).observe(
+                time.perf_counter() - opened.started
+            )
+
+    # -- shapes --------------------------------------------------------------------------
+
+    def _shape(self, call: Call) -> Shape:
+        shape = self._shapes.get(call)
+        if shape is None:
+            shape = self._shapes[call] = self._new_shape(call)
+        return shape
+
+    def _new_shape(self, call: Call) -> Shape:
+        operation = operation_name(call)
+        tables = (call.table,) if call.table else tables_of(call)
+        collection = tables[0] if len(tables) == 1 else None
+        summary = " ".join((operation, *tables)) if call.operation in calls.STATEMENTS else operation
+        method, route = REST_ROUTES[call.operation]
+        attributes: dict[str, Any] = {
+            "db.system.name": "phantomdb",
+            "db.namespace": call.name
+            if call.operation in calls.SERVER_CALLS and call.name
+            else self.database,
+            "db.operation.name": operation,
+            "db.query.summary": summary,
+            "http.request.method": method,
+            "url.template": route,
+            **self._server_attributes,
+        }
+        if collection is not None:
+            attributes["db.collection.name"] = collection
+        if self.settings.query_text and call.sql and call.operation in calls.STATEMENTS:
+            attributes["db.query.text"] = call.sql
+        return Shape(operation, collection, ",".join(tables), summary, attributes)
+
+
+def telemetry_link(**bound: Any) -> Callable[[Execute], CallTelemetry]:
+    """A link factory for one connection: the shapes and open transactions outlive a rebuilt chain."""
+    shapes: dict[Call, Shape] = {}
+    transactions: dict[str, OpenTransaction] = {}
+
+    def link(next_execute: Execute) -> CallTelemetry:
+        return CallTelemetry(next_execute, shapes=shapes, transactions=transactions, **bound)
+
+    return link

@@ -1,0 +1,126 @@
+"""The Prometheus metrics of the backend: names and labels are the contract the dashboards use.
+
+Labels are low-cardinality only: alias, database, operation, table, cache
+result, error type; never SQL, ids or values. ``db_client_*`` follow the
+OpenTelemetry database semantic conventions in Prometheus form; the
+``phantomdb_*`` family takes the ``METRIC_PREFIX`` setting.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Any
+
+from django.core.exceptions import ImproperlyConfigured
+from prometheus_client import Counter, Gauge, Histogram
+
+from ..cache.store import post_invalidation
+
+ROW_BUCKETS = (0, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 5000, 10000)
+TRANSACTION_BUCKETS = (0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0, 60.0)
+
+#: prometheus-client's multiprocess mode (gunicorn) writes files and cannot carry exemplars.
+MULTIPROCESS = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
+
+
+class OperationMetrics:
+    """The ``db_client_*`` histograms: one pair per process, whatever the prefix."""
+
+    def __init__(self, buckets: tuple[float, ...]):
+        self.buckets = buckets
+        operation = ["alias", "db_namespace", "db_operation_name", "db_collection_name"]
+        self.duration = Histogram(
+            "db_client_operation_duration_seconds",
+            "Duration of PhantomDB calls, cache hits included (OpenTelemetry db.client.operation.duration).",
+            [*operation, "cache", "error_type"],
+            buckets=buckets,
+        )
+        self.returned_rows = Histogram(
+            "db_client_response_returned_rows",
+            "Rows returned by PhantomDB calls (OpenTelemetry db.client.response.returned_rows).",
+            operation,
+            buckets=ROW_BUCKETS,
+        )
+
+
+class Metrics:
+    """The metric families of one prefix, registered in prometheus-client's default registry."""
+
+    def __init__(self, prefix: str, operations: OperationMetrics):
+        self.prefix = prefix
+        self.duration = operations.duration
+        self.returned_rows = operations.returned_rows
+        self.cache_requests = Counter(
+            f"{prefix}_cache_requests",
+            "Reads the query cache answered (hit), ran (miss) or passed by (bypass).",
+            ["alias", "table", "result"],
+        )
+        self.cache_invalidations = Counter(
+            f"{prefix}_cache_invalidations",
+            "Tables whose cached reads were invalidated, by reason.",
+            ["alias", "table", "reason"],
+        )
+        self.cache_entries = Gauge(
+            f"{prefix}_cache_entries", "Entries in the query cache.", ["alias"], multiprocess_mode="livesum"
+        )
+        self.cache_evictions = Counter(
+            f"{prefix}_cache_evictions", "Entries evicted to stay within MAXSIZE.", ["alias"]
+        )
+        self.cache_shared_errors = Counter(
+            f"{prefix}_cache_shared_errors", "Failed calls to the shared generation store.", ["alias"]
+        )
+        self.transactions = Counter(
+            f"{prefix}_transactions", "Transactions by outcome.", ["alias", "outcome"]
+        )
+        self.transaction_duration = Histogram(
+            f"{prefix}_transaction_duration_seconds",
+            "Transactions from BEGIN to COMMIT or ROLLBACK.",
+            ["alias", "outcome"],
+            buckets=TRANSACTION_BUCKETS,
+        )
+        self.connections_created = Counter(f"{prefix}_connections_created", "Connections opened.", ["alias"])
+        self.connection_errors = Counter(
+            f"{prefix}_connection_errors",
+            "Calls that could not reach the server or lost it.",
+            ["alias", "error_type"],
+        )
+        post_invalidation.connect(self._invalidated, weak=False)
+
+    def _invalidated(
+        self, sender: Any, alias: str, tables: tuple[str, ...] | None, reason: str, **kwargs: Any
+    ) -> None:
+        for table in tables or ("*",):
+            self.cache_invalidations.labels(alias, table, reason).inc()
+
+
+_operations: list[OperationMetrics] = []
+_metrics: dict[str, Metrics] = {}
+_lock = threading.Lock()
+
+
+def metrics_for(prefix: str, buckets: tuple[float, ...]) -> Metrics:
+    """The process's metric families; each created once (a metric name is registered only once)."""
+    with _lock:
+        if not _operations:
+            _operations.append(OperationMetrics(buckets))
+        if _operations[0].buckets != buckets:
+            raise ImproperlyConfigured(
+                "OPTIONS['TELEMETRY']['BUCKETS'] must be the same for every database alias of a process: "
+                "they share the db_client_operation_duration_seconds histogram."
+            )
+        metrics = _metrics.get(prefix)
+        if metrics is None:
+            metrics = _metrics[prefix] = Metrics(prefix, _operations[0])
+        return metrics
+
+
+def count_connection(wrapper: Any) -> None:
+    """``phantomdb_connections_created_total`` of a new connection of ``wrapper`` (when metrics are on)."""
+    from .settings import parse_telemetry_settings
+
+    telemetry = parse_telemetry_settings(wrapper.alias, wrapper.settings_dict["OPTIONS"].get("TELEMETRY"))
+    if telemetry.metrics:
+        metrics_for(telemetry.metric_prefix, telemetry.buckets).connections_created.labels(
+            wrapper.alias
+        ).inc()
