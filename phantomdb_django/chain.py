@@ -50,6 +50,6 @@ def chain_links(wrapper: Any, url: str) -> list[Link]:
     return [
         telemetry_link(**bound, metrics=metrics, spans=False),
         *cache_links,
-        telemetry_link(**bound, metrics=None, spans=telemetry.tracing),
+        telemetry_link(**bound, metrics=None, spans=telemetry.tracing, inside_cache=True),
         CallLog,
     ]

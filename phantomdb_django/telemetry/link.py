@@ -91,6 +91,7 @@ class CallTelemetry:
         settings: TelemetrySettings,
         metrics: Metrics | None,
         spans: bool,
+        inside_cache: bool = False,
         store: Any,
         shapes: dict[Call, Shape],
         transactions: dict[str, OpenTransaction],
@@ -101,6 +102,8 @@ class CallTelemetry:
         self.settings = settings
         self.metrics = metrics
         self.spans = spans
+        # Placed after the cache (hit spans off): the cache has already said what it did.
+        self.inside_cache = inside_cache
         self.store = store
         self._shapes = shapes
         self._transactions = transactions
@@ -137,7 +140,7 @@ class CallTelemetry:
             span = _tracer.start_span(
                 shape.summary, context=context, kind=SpanKind.CLIENT, attributes=shape.attributes
             )
-        outcome_token = cache_outcome.set(BYPASS)
+        outcome_token = None if self.inside_cache else cache_outcome.set(BYPASS)
         started = time.perf_counter()
         try:
             if span is None:
@@ -154,7 +157,8 @@ class CallTelemetry:
             raise
         finally:
             outcome = cache_outcome.get()
-            cache_outcome.reset(outcome_token)
+            if outcome_token is not None:
+                cache_outcome.reset(outcome_token)
         self._finished(call, shape, span, time.perf_counter() - started, outcome, result, None, params)
         return result
 

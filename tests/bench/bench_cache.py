@@ -166,7 +166,8 @@ def run(arguments: argparse.Namespace) -> None:
         line = f"{name:28} {statistics.median(native):10.0f}"
         for alias in aliases[1:]:
             ratios = [ours / base for ours, base in zip(by_alias[alias], native)]
-            line += f" {statistics.median(by_alias[alias]):11.0f} {statistics.median(ratios):6.2f} {spread(ratios):>10}"
+            ours = statistics.median(by_alias[alias])
+            line += f" {ours:11.0f} {statistics.median(ratios):6.2f} {spread(ratios):>10}"
         print(line)
     misses = results["miss: get(pk=...)"], results["miss: 20-row filtered list"]
     for alias in aliases[2:]:

@@ -1,0 +1,344 @@
+"""Telemetry: one CLIENT span per call, transaction spans around their calls, Prometheus metrics.
+
+Spans are read from the OpenTelemetry SDK's in-memory exporter; metrics from
+the ``/metrics`` view, scraped through Django's test client, in both formats.
+A sentinel parameter value must appear in no span, log line or metric.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+from django.test import Client
+from opentelemetry import trace
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind, StatusCode
+
+from phantomdb_django import cache
+from phantomdb_django.telemetry.propagation import inject_trace_context
+from tests.backend.conftest import Phantom, extra_database, recorded_calls
+from tests.backend.testapp.models import Tag, User
+
+EXPORTER = InMemorySpanExporter()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def sdk() -> None:
+    """An SDK with an in-memory exporter; OpenTelemetry allows one provider per process, set once."""
+    provider = trace.get_tracer_provider()
+    if not isinstance(provider, TracerProvider):
+        provider = TracerProvider()
+        provider.add_span_processor(SimpleSpanProcessor(EXPORTER))
+        trace.set_tracer_provider(provider)
+
+
+@pytest.fixture
+def spans() -> Iterator[list[ReadableSpan]]:
+    connection.ensure_connection()
+    cache.clear()
+    EXPORTER.clear()
+    finished: list[ReadableSpan] = []
+    yield finished
+
+
+def finished_spans() -> list[ReadableSpan]:
+    return list(EXPORTER.get_finished_spans())
+
+
+def client_spans() -> list[ReadableSpan]:
+    return [span for span in finished_spans() if span.kind is SpanKind.CLIENT]
+
+
+def make_user(n: int, **fields: Any) -> User:
+    values = {"first_name": "F", "last_name": "L", "email": f"u{n}@example.com", "age": n, **fields}
+    return User.objects.create(**values)
+
+
+def test_a_read_is_one_client_span_named_after_its_summary(phantom: Phantom, spans) -> None:
+    make_user(1)
+    EXPORTER.clear()
+    list(User.objects.filter(age__gt=0))
+    (span,) = client_spans()
+    host, port = phantom.url.removeprefix("http://").split(":")
+    assert span.name == "SELECT users"
+    assert span.attributes == {
+        "db.system.name": "phantomdb",
+        "db.namespace": phantom.database,
+        "db.operation.name": "SELECT",
+        "db.collection.name": "users",
+        "db.query.summary": "SELECT users",
+        "db.query.text": span.attributes["db.query.text"],
+        "http.request.method": "GET",
+        "url.template": "/databases/{db}/tables/{table}",
+        "server.address": host,
+        "server.port": int(port),
+        "phantomdb.cache": "miss",
+        "db.response.returned_rows": 1,
+    }
+    assert span.attributes["db.query.text"].endswith('WHERE "users"."age" > %s')
+
+
+def test_a_cache_hit_is_a_span_too_and_says_so(spans) -> None:
+    make_user(1)
+    list(User.objects.all())
+    EXPORTER.clear()
+    with recorded_calls() as reached:
+        list(User.objects.all())
+    (span,) = client_spans()
+    assert reached == [] and span.attributes["phantomdb.cache"] == "hit"
+
+
+def test_a_join_is_named_after_its_tables(spans) -> None:
+    list(Tag.objects.filter(articles__title="x"))
+    (span,) = client_spans()
+    assert span.name == "SELECT articles articles_tags tags"
+    assert "db.collection.name" not in span.attributes
+
+
+def test_writes_are_spans_that_bypass_the_cache(spans) -> None:
+    make_user(1)
+    User.objects.filter(age=1).update(age=2)
+    insert, update = client_spans()
+    assert (insert.name, update.name) == ("INSERT users", "UPDATE users")
+    assert insert.attributes["phantomdb.cache"] == update.attributes["phantomdb.cache"] == "bypass"
+    assert (insert.attributes["http.request.method"], update.attributes["http.request.method"]) == (
+        "POST",
+        "PUT",
+    )
+
+
+def test_a_batch_says_its_size(spans) -> None:
+    with connection.cursor() as cursor:
+        cursor.executemany("INSERT INTO tags (name) VALUES (%s)", [("a",), ("b",), ("c",)])
+    (span,) = client_spans()
+    assert span.name == "BATCH INSERT" and span.attributes["db.operation.batch.size"] == 3
+
+
+def test_a_transaction_is_a_span_holding_its_calls(spans) -> None:
+    with transaction.atomic():
+        make_user(1)
+        with transaction.atomic():
+            list(User.objects.all())
+    spans_by_name = {span.name: span for span in finished_spans()}
+    outer = spans_by_name["transaction"]
+    assert outer.kind is SpanKind.INTERNAL and outer.attributes["phantomdb.transaction.outcome"] == "commit"
+    names = [
+        span.name for span in finished_spans() if span.parent and span.parent.span_id == outer.context.span_id
+    ]
+    assert names == ["BEGIN", "INSERT users", "SAVEPOINT", "SELECT users", "RELEASE SAVEPOINT", "COMMIT"]
+
+
+def test_a_rolled_back_transaction_says_so(spans) -> None:
+    with contextlib.suppress(ZeroDivisionError), transaction.atomic():
+        make_user(1)
+        raise ZeroDivisionError
+    (outer,) = [span for span in finished_spans() if span.name == "transaction"]
+    assert outer.attributes["phantomdb.transaction.outcome"] == "rollback"
+    assert [span.name for span in client_spans()] == ["BEGIN", "INSERT users", "ROLLBACK"]
+
+
+def test_a_failed_call_records_its_error(spans) -> None:
+    make_user(1)
+    EXPORTER.clear()
+    with pytest.raises(IntegrityError):
+        make_user(2, email="u1@example.com")
+    (span,) = client_spans()
+    assert span.status.status_code is StatusCode.ERROR
+    assert span.attributes["db.response.status_code"] == "unique_violation"
+    assert span.attributes["error.type"] == "unique_violation"
+    assert [event.name for event in span.events] == ["exception"]
+
+
+def test_spans_nest_under_the_callers_span(spans) -> None:
+    tracer = trace.get_tracer("test")
+    with tracer.start_as_current_span("view") as view:
+        list(User.objects.all())
+    (span,) = client_spans()
+    assert span.parent is not None and span.parent.span_id == view.get_span_context().span_id
+    assert span.context.trace_id == view.get_span_context().trace_id
+
+
+def test_traceparent_is_added_only_inside_a_span() -> None:
+    outside: dict[str, str] = {}
+    inject_trace_context(outside)
+    inside: dict[str, str] = {}
+    with trace.get_tracer("test").start_as_current_span("call") as span:
+        inject_trace_context(inside)
+    assert outside == {}
+    assert inside["traceparent"].split("-")[1] == format(span.get_span_context().trace_id, "032x")
+
+
+def test_a_sentinel_value_appears_in_no_span_log_or_metric(spans, caplog: pytest.LogCaptureFixture) -> None:
+    sentinel = "S3NT1NEL-4f1d9c"
+    with caplog.at_level(logging.DEBUG):
+        make_user(1, first_name=sentinel)
+        list(User.objects.filter(first_name=sentinel))
+        with pytest.raises(IntegrityError):
+            make_user(2, email="u1@example.com", last_name=sentinel)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT %s", [sentinel])
+    scraped = Client().get("/metrics").content.decode()
+    assert client_spans()
+    for span in finished_spans():
+        assert sentinel not in repr(dict(span.attributes or {}))
+        assert all(sentinel not in repr(dict(event.attributes or {})) for event in span.events)
+        assert sentinel not in span.name
+    assert all(sentinel not in record.getMessage() for record in caplog.records)
+    assert sentinel not in scraped
+
+
+# -- settings -------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def telemetry_alias(phantom: Phantom, **telemetry: Any) -> Iterator[str]:
+    with extra_database(
+        "observed", HOST=phantom.url, NAME=phantom.database, OPTIONS={"TELEMETRY": telemetry}
+    ):
+        yield "observed"
+
+
+def test_query_text_can_be_turned_off(phantom: Phantom, spans) -> None:
+    with telemetry_alias(phantom, QUERY_TEXT=False) as alias:
+        list(User.objects.using(alias).all())
+    (span,) = client_spans()
+    assert "db.query.text" not in span.attributes
+
+
+def test_hit_spans_can_be_turned_off_while_metrics_still_count_hits(phantom: Phantom, spans) -> None:
+    with telemetry_alias(phantom, CACHE_HIT_SPANS=False) as alias:
+        before = hits(alias)
+        list(User.objects.using(alias).all())
+        list(User.objects.using(alias).all())
+        assert [span.attributes["phantomdb.cache"] for span in client_spans()] == ["miss"]
+        assert hits(alias) - before == 1
+
+
+def test_tracing_can_be_turned_off(phantom: Phantom, spans) -> None:
+    with telemetry_alias(phantom, TRACING=False) as alias:
+        list(User.objects.using(alias).all())
+    assert finished_spans() == []
+
+
+def test_a_wrong_telemetry_setting_names_the_key(phantom: Phantom) -> None:
+    from django.core.exceptions import ImproperlyConfigured
+
+    with (
+        telemetry_alias(phantom, BUCKETS=[1, 0.5]) as alias,
+        pytest.raises(ImproperlyConfigured, match="BUCKETS"),
+    ):
+        connection_of(alias).ensure_connection()
+
+
+def connection_of(alias: str) -> Any:
+    from django.db import connections
+
+    return connections[alias]
+
+
+# -- metrics ----------------------------------------------------------------------------
+
+_SAMPLE = re.compile(r"^(?P<name>[a-z_]+)\{(?P<labels>[^}]*)\} (?P<value>\S+)(?: # (?P<exemplar>.*))?$", re.M)
+
+
+def samples(text: str, name: str, **labels: str) -> list[tuple[float, str | None]]:
+    found = []
+    for match in _SAMPLE.finditer(text):
+        have = dict(re.findall(r'(\w+)="([^"]*)"', match["labels"]))
+        if match["name"] == name and all(have.get(key) == value for key, value in labels.items()):
+            found.append((float(match["value"]), match["exemplar"]))
+    return found
+
+
+def total(text: str, name: str, **labels: str) -> float:
+    return sum(value for value, _ in samples(text, name, **labels))
+
+
+def scrape(openmetrics: bool = False) -> str:
+    accept = "application/openmetrics-text; version=1.0.0" if openmetrics else "text/plain"
+    response = Client().get("/metrics", HTTP_ACCEPT=accept)
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def hits(alias: str) -> float:
+    return total(scrape(), "phantomdb_cache_requests_total", alias=alias, table="users", result="hit")
+
+
+def test_metrics_count_a_known_workload(spans) -> None:
+    before = scrape()
+    make_user(1)
+    list(User.objects.all()), list(User.objects.all())
+    with contextlib.suppress(ZeroDivisionError), transaction.atomic():
+        make_user(2)
+        raise ZeroDivisionError
+    after = scrape()
+
+    def delta(name: str, **labels: str) -> float:
+        return total(after, name, **labels) - total(before, name, **labels)
+
+    select = {"alias": "default", "db_operation_name": "SELECT", "db_collection_name": "users"}
+    assert delta("db_client_operation_duration_seconds_count", **select, cache="miss") == 1
+    assert delta("db_client_operation_duration_seconds_count", **select, cache="hit") == 1
+    assert (
+        delta("db_client_operation_duration_seconds_count", db_operation_name="INSERT", cache="bypass") == 2
+    )
+    assert delta("phantomdb_cache_requests_total", alias="default", table="users", result="hit") == 1
+    assert delta("phantomdb_transactions_total", alias="default", outcome="rollback") == 1
+    assert delta("phantomdb_cache_invalidations_total", alias="default", table="users", reason="write") == 1
+    assert delta("db_client_response_returned_rows_count", **select) == 2
+
+
+def test_openmetrics_carries_the_trace_id_of_a_finished_span_as_an_exemplar(spans) -> None:
+    list(User.objects.filter(age=12345))
+    (span,) = client_spans()
+    text = scrape(openmetrics=True)
+    exemplars = [
+        exemplar
+        for _, exemplar in samples(
+            text, "db_client_operation_duration_seconds_bucket", db_operation_name="SELECT"
+        )
+        if exemplar
+    ]
+    assert any(f'trace_id="{format(span.context.trace_id, "032x")}"' in exemplar for exemplar in exemplars)
+    assert text.rstrip().endswith("# EOF")
+
+
+def test_connection_errors_are_counted(phantom: Phantom) -> None:
+    from django.db import OperationalError
+
+    from tests.backend.conftest import closed_port_url
+
+    with extra_database("nowhere", HOST=closed_port_url(), OPTIONS={"retries": 0}) as nowhere:
+        before = total(scrape(), "phantomdb_connection_errors_total", alias="nowhere")
+        with pytest.raises(OperationalError):
+            nowhere.ensure_connection()
+            list(User.objects.using("nowhere").all())
+        assert total(scrape(), "phantomdb_connection_errors_total", alias="nowhere") - before == 1
+
+
+def test_the_django_instrumentation_and_its_sqlcommenter_change_nothing(spans) -> None:
+    from opentelemetry.instrumentation.django import DjangoInstrumentor
+
+    make_user(1)
+    DjangoInstrumentor().instrument(is_sql_commentor_enabled=True)
+    try:
+        EXPORTER.clear()
+        with recorded_calls() as reached:
+            response = Client().get("/users/emails")
+    finally:
+        DjangoInstrumentor().uninstrument()
+    assert response.json() == {"emails": ["u1@example.com"], "same": True}
+    assert [entry.operation for entry in reached] == ["select"]  # a table call, and the second read a hit
+    (request,) = [span for span in finished_spans() if span.kind is SpanKind.SERVER]
+    reads = client_spans()
+    assert [span.attributes["phantomdb.cache"] for span in reads] == ["miss", "hit"]
+    assert all(span.parent.span_id == request.context.span_id for span in reads)
