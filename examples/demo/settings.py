@@ -2,7 +2,8 @@
 
 ``HOST`` empty means the embedded PhantomDB Lite, storing its files in
 ``PHANTOMDB_DATA_DIR`` (default ``examples/phantomdb-data``). Point
-``PHANTOMDB_HOST`` at a running server to use that instead.
+``PHANTOMDB_HOST`` at a running server to use that instead. ``REDIS_URL``
+switches the query cache to shared mode (every process sees every write).
 """
 
 import os
@@ -21,6 +22,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "phantomdb_django",  # the phantomdb_cache management command
     "people",
 ]
 
@@ -66,6 +68,15 @@ DATABASES = {
         },
     }
 }
+
+if os.environ.get("REDIS_URL"):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": os.environ["REDIS_URL"],
+            "OPTIONS": {"socket_timeout": 0.5, "socket_connect_timeout": 0.5},
+        }
+    }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 USE_TZ = True

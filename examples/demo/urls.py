@@ -2,7 +2,10 @@ from django.contrib import admin
 from django.urls import path
 from people import views
 
+from phantomdb_django.telemetry import metrics_view
+
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("metrics", metrics_view),
     path("", views.user_list, name="user-list"),
 ]
