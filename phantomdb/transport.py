@@ -415,12 +415,10 @@ class Transport:
                 payload = orjson.dumps(body, default=_json_default, option=orjson.OPT_PASSTHROUGH_DATETIME)
             except orjson.JSONEncodeError as exc:  # an integer beyond 64 bits, say
                 raise DataError(f"PhantomDB cannot send this value: {exc}", code="data_error") from None
+        # The hook adds to a dict of its own, so the prepared headers stay prepared.
+        added: dict[str, str] = {}
         if self.headers_hook is not None:
-            # The hook adds to an empty dict: a request it adds nothing to keeps the fast path.
-            added: dict[str, str] = {}
             self.headers_hook(added)
-            if added:
-                headers = {**headers, **added} if headers else added
         send_headers: dict[str, str] | None = None
         if headers or self._prepared is None:
             # The general way: every header through putheader.
@@ -433,6 +431,7 @@ class Transport:
                 send_headers["PhantomDB-Transaction"] = transaction
             if headers:
                 send_headers.update(headers)
+            send_headers.update(added)
         target = self.prefix + path
         idempotent = method in _IDEMPOTENT
 
@@ -452,7 +451,7 @@ class Transport:
                 ) from None
             try:
                 if send_headers is None:
-                    self._send(conn, method, target, payload, transaction)
+                    self._send(conn, method, target, payload, transaction, added)
                 else:
                     self._send_with(conn, method, target, payload, send_headers)
                 response = conn.getresponse()
@@ -507,7 +506,13 @@ class Transport:
                 ) from None
 
     def _send(
-        self, conn: _PreparedHead, method: str, target: str, payload: bytes | None, transaction: str | None
+        self,
+        conn: _PreparedHead,
+        method: str,
+        target: str,
+        payload: bytes | None,
+        transaction: str | None,
+        added: Mapping[str, str],
     ) -> None:
         """Write one request: what ``conn.request`` writes, with the fixed headers prepared once."""
         conn.putrequest(method, target, skip_host=True, skip_accept_encoding=True)  # type: ignore[attr-defined]
@@ -518,6 +523,8 @@ class Transport:
             conn.put_prepared(b"Content-Length: 0")
         if transaction is not None:
             conn.putheader("PhantomDB-Transaction", transaction)  # type: ignore[attr-defined]
+        for name, value in added.items():
+            conn.putheader(name, value)  # type: ignore[attr-defined]
         conn.end_request(payload)
 
     @staticmethod

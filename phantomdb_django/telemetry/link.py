@@ -6,14 +6,16 @@ call's result and errors exactly as they were. Transactions become spans
 that contain their calls, from BEGIN to COMMIT or ROLLBACK.
 
 With no OpenTelemetry SDK configured, no span is made at all (the check is
-one isinstance per call), so telemetry costs the metrics only.
+one isinstance per call), so telemetry costs the metrics only. A call's span
+is its requests' ``traceparent`` (``propagation.py``), so PhantomDB Lite can
+continue the trace.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from opentelemetry import trace
@@ -25,8 +27,9 @@ from phantomdb.chain import REST_ROUTES, Execute, Params
 from phantomdb.client import Result
 from phantomdb.errors import ERROR_CODES
 
-from ..cache.link import BYPASS, cache_outcome
+from ..cache.link import BYPASS, HIT, cache_outcome
 from .metrics import MULTIPROCESS, Metrics
+from .propagation import outgoing_trace_context, trace_context_headers
 from .settings import TelemetrySettings
 
 _tracer = trace.get_tracer("phantomdb_django")
@@ -71,6 +74,8 @@ class Shape:
     collection_label: str  # the metrics label: the tables, comma separated
     summary: str  # db.query.summary, the span name
     attributes: dict[str, Any]
+    # prometheus-client children bound to this shape's labels, by what else they need.
+    bound: dict[Any, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -141,15 +146,14 @@ class CallTelemetry:
                 shape.summary, context=context, kind=SpanKind.CLIENT, attributes=shape.attributes
             )
         outcome_token = None if self.inside_cache else cache_outcome.set(BYPASS)
+        context_token = (
+            None
+            if span is None
+            else outgoing_trace_context.set(trace_context_headers(span.get_span_context()))
+        )
         started = time.perf_counter()
         try:
-            if span is None:
-                result = self.next_execute(call, params, transaction)
-            else:
-                with trace.use_span(
-                    span, end_on_exit=False, record_exception=False, set_status_on_exception=False
-                ):
-                    result = self.next_execute(call, params, transaction)
+            result = self.next_execute(call, params, transaction)
         except BaseException as exc:
             self._finished(
                 call, shape, span, time.perf_counter() - started, cache_outcome.get(), None, exc, params
@@ -159,6 +163,8 @@ class CallTelemetry:
             outcome = cache_outcome.get()
             if outcome_token is not None:
                 cache_outcome.reset(outcome_token)
+            if context_token is not None:
+                outgoing_trace_context.reset(context_token)
         self._finished(call, shape, span, time.perf_counter() - started, outcome, result, None, params)
         return result
 
@@ -193,7 +199,6 @@ class CallTelemetry:
         metrics = self.metrics
         if metrics is None:
             return
-        alias, database, label = self.alias, self.database, shape.collection_label
         exemplar = None
         if span is not None and not MULTIPROCESS:
             context = span.get_span_context()
@@ -202,16 +207,32 @@ class CallTelemetry:
                     "trace_id": format(context.trace_id, "032x"),
                     "span_id": format(context.span_id, "016x"),
                 }
-        metrics.duration.labels(alias, database, shape.operation, label, outcome, error_type).observe(
-            duration, exemplar
-        )
+        bound = shape.bound
+        key = (outcome, error_type)
+        duration_child = bound.get(key)
+        if duration_child is None:
+            duration_child = bound[key] = metrics.duration.labels(
+                self.alias, self.database, shape.operation, shape.collection_label, outcome, error_type
+            )
+        duration_child.observe(duration, exemplar)
         if rows is not None:
-            metrics.returned_rows.labels(alias, database, shape.operation, label).observe(rows)
+            rows_child = bound.get("rows")
+            if rows_child is None:
+                rows_child = bound["rows"] = metrics.returned_rows.labels(
+                    self.alias, self.database, shape.operation, shape.collection_label
+                )
+            rows_child.observe(rows)
         if call.reads_only:
-            metrics.cache_requests.labels(alias, label, outcome).inc()
-            self._cache_gauges()
+            requests_child = bound.get(outcome)
+            if requests_child is None:
+                requests_child = bound[outcome] = metrics.cache_requests.labels(
+                    self.alias, shape.collection_label, outcome
+                )
+            requests_child.inc()
+            if outcome != HIT:  # a hit changes no count of the cache
+                self._cache_gauges()
         if error is not None and code and ERROR_CODES.get(code, (None,))[0] == 0:
-            metrics.connection_errors.labels(alias, code).inc()
+            metrics.connection_errors.labels(self.alias, code).inc()
 
     def _cache_gauges(self) -> None:
         store = self.store

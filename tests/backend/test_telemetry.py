@@ -166,14 +166,33 @@ def test_spans_nest_under_the_callers_span(spans) -> None:
     assert span.context.trace_id == view.get_span_context().trace_id
 
 
-def test_traceparent_is_added_only_inside_a_span() -> None:
+def test_the_requests_of_a_traced_call_carry_its_traceparent(spans) -> None:
+    sent: list[dict[str, str]] = []
+
+    def probe(next_execute):
+        def execute(call, params, transaction):
+            headers: dict[str, str] = {}
+            inject_trace_context(headers)  # what the client's headers hook adds to this request
+            sent.append(headers)
+            return next_execute(call, params, transaction)
+
+        return execute
+
+    database = connection.connection
+    links = database.links
+    database.links = (*links, probe)
+    try:
+        list(User.objects.all())
+    finally:
+        database.links = links
     outside: dict[str, str] = {}
     inject_trace_context(outside)
-    inside: dict[str, str] = {}
-    with trace.get_tracer("test").start_as_current_span("call") as span:
-        inject_trace_context(inside)
+    (span,) = client_spans()
+    context = span.get_span_context()
+    flags = int(context.trace_flags)
+    assert flags & 1  # sampled
+    assert sent == [{"traceparent": f"00-{context.trace_id:032x}-{context.span_id:016x}-{flags:02x}"}]
     assert outside == {}
-    assert inside["traceparent"].split("-")[1] == format(span.get_span_context().trace_id, "032x")
 
 
 def test_a_sentinel_value_appears_in_no_span_log_or_metric(spans, caplog: pytest.LogCaptureFixture) -> None:

@@ -1,0 +1,144 @@
+"""Telemetry benchmark: what spans and metrics cost on the uncached path and on cache hits.
+
+    python tests/bench/bench_telemetry.py [--rounds N] [--repeat N]
+
+Same process, same PhantomDB Lite (its own process), alternating rounds.
+First with no OpenTelemetry SDK configured (telemetry on vs off), then with
+the SDK and a BatchSpanProcessor whose exporter drops the spans (so the cost
+is the SDK's, not an exporter's), metrics on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+sys.path[:0] = [str(HERE), str(ROOT)]
+
+import django  # noqa: E402
+from django.conf import settings  # noqa: E402
+
+NOW = datetime.datetime(2026, 11, 28, 12, 0, 0)
+OFF = {"TRACING": False, "METRICS": False}
+
+
+def configure(workdir: Path) -> object:
+    from phantomdb import PhantomDB
+    from tests.conftest import start_server
+
+    server = start_server(workdir / "server", "--durability", "normal")
+    with PhantomDB(server.url) as client:
+        client.ensure_database("bench")
+    base = {"ENGINE": "phantomdb_django", "NAME": "bench", "HOST": server.url, "CONN_MAX_AGE": None}
+    no_cache = {"ENABLED": False}
+    settings.configure(
+        DATABASES={
+            "default": {**base, "OPTIONS": {"CACHE": no_cache, "TELEMETRY": OFF}},
+            "telemetry": {**base, "OPTIONS": {"CACHE": no_cache}},
+            "cached_off": {**base, "OPTIONS": {"CACHE": {"COHERENCE": "process"}, "TELEMETRY": OFF}},
+            "cached": {**base, "OPTIONS": {"CACHE": {"COHERENCE": "process"}}},
+            "cached_no_hit_spans": {
+                **base,
+                "OPTIONS": {"CACHE": {"COHERENCE": "process"}, "TELEMETRY": {"CACHE_HIT_SPANS": False}},
+            },
+        },
+        INSTALLED_APPS=["benchapp"],
+        USE_TZ=False,
+        DEFAULT_AUTO_FIELD="django.db.models.AutoField",
+    )
+    django.setup()
+    return server
+
+
+def median_us(function: Callable[[], object], repeat: int) -> float:
+    samples = []
+    for _ in range(repeat):
+        begin = time.perf_counter()
+        function()
+        samples.append(time.perf_counter() - begin)
+    return statistics.median(samples) * 1e6
+
+
+def measure(aliases: list[str], rounds: int, repeat: int) -> dict[str, list[float]]:
+    from benchapp.models import Person
+
+    results: dict[str, list[float]] = {alias: [] for alias in aliases}
+    for _ in range(rounds):
+        for alias in aliases:
+            people = Person.objects.using(alias)
+            people.get(pk=7)
+            results[alias].append(median_us(lambda people=people: people.get(pk=7), repeat))
+    return results
+
+
+def report(title: str, results: dict[str, list[float]], baseline: str) -> None:
+    print(title)
+    for alias, values in results.items():
+        if alias == baseline:
+            continue
+        ratios = [ours / base for ours, base in zip(values, results[baseline])]
+        ours, base = statistics.median(values), statistics.median(results[baseline])
+        print(
+            f"  {alias:22} {ours:7.0f} us vs {base:7.0f} us:"
+            f" {statistics.median(ratios):.3f}x ({min(ratios):.3f}-{max(ratios):.3f})"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--repeat", type=int, default=300)
+    arguments = parser.parse_args()
+    server = configure(Path(tempfile.mkdtemp(prefix="phantomdb-bench-telemetry-")))
+    try:
+        from benchapp.models import Person
+        from django.db import connections
+
+        with connections["default"].schema_editor() as editor:
+            editor.create_model(Person)
+        Person.objects.bulk_create(
+            Person(name=f"p{i}", email=f"p{i}@example.com", age=i % 90, created_at=NOW) for i in range(100)
+        )
+        rounds, repeat = arguments.rounds, arguments.repeat
+        print(f"get(pk=...), median of {rounds} rounds x {repeat} calls")
+        report("no SDK, uncached:", measure(["default", "telemetry"], rounds, repeat), "default")
+        report("no SDK, cache hits:", measure(["cached_off", "cached"], rounds, repeat), "cached_off")
+
+        from opentelemetry import trace
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+
+        class Dropping(SpanExporter):
+            def export(self, spans: object) -> SpanExportResult:
+                return SpanExportResult.SUCCESS
+
+        provider = TracerProvider()
+        provider.add_span_processor(BatchSpanProcessor(Dropping()))
+        trace.set_tracer_provider(provider)
+        report(
+            "SDK + BatchSpanProcessor, uncached:",
+            measure(["default", "telemetry"], rounds, repeat),
+            "default",
+        )
+        report(
+            "SDK + BatchSpanProcessor, cache hits:",
+            measure(["cached_off", "cached", "cached_no_hit_spans"], rounds, repeat),
+            "cached_off",
+        )
+        provider.shutdown()
+        for alias in settings.DATABASES:
+            connections[alias].close()
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()
