@@ -20,7 +20,7 @@ from .cache.settings import parse_cache_settings, resolved_coherence
 from .cache.store import store_for
 from .call_log import CallLog
 from .telemetry.link import telemetry_link
-from .telemetry.metrics import metrics_for
+from .telemetry.metrics import metrics_for, serve_metrics
 from .telemetry.settings import parse_telemetry_settings
 
 
@@ -35,6 +35,8 @@ def chain_links(wrapper: Any, url: str) -> list[Link]:
     cache_links = [cache_link(wrapper.query_cache, database)] if cache.enabled else []
     telemetry = parse_telemetry_settings(wrapper.alias, options.get("TELEMETRY"))
     metrics = metrics_for(telemetry.metric_prefix, telemetry.buckets) if telemetry.metrics else None
+    if metrics is not None and telemetry.metrics_port is not None:
+        serve_metrics(telemetry.metrics_port)
     if not (telemetry.tracing or metrics):
         return [*cache_links, CallLog]
     address = urlsplit(url)

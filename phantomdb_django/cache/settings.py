@@ -13,10 +13,25 @@ from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
+from ..options import checked_flag, checked_options
+
 AUTO, PROCESS, SHARED = "auto", "process", "shared"
 COHERENCE_MODES = (AUTO, PROCESS, SHARED)
 
 DEFAULT_EXCLUDED_TABLES = frozenset({"django_migrations", "django_session"})
+KNOWN = frozenset(
+    {
+        "ENABLED",
+        "MAXSIZE",
+        "TTL",
+        "MAX_ROWS",
+        "ONLY_TABLES",
+        "EXCLUDE_TABLES",
+        "TABLES",
+        "COHERENCE",
+        "SHARED_CACHE",
+    }
+)
 
 # Django cache backends whose entries every process of every host sees.
 CROSS_PROCESS_BACKENDS = (
@@ -66,29 +81,10 @@ def parse_cache_settings(alias: str, options: Mapping[str, Any] | None) -> Cache
     where = f"DATABASES[{alias!r}]['OPTIONS']['CACHE']"
     if options is None:
         return CacheSettings()
-    if not isinstance(options, Mapping):
-        raise ImproperlyConfigured(f"{where} must be a dict, not {options!r}.")
-    known = {
-        "ENABLED",
-        "MAXSIZE",
-        "TTL",
-        "MAX_ROWS",
-        "ONLY_TABLES",
-        "EXCLUDE_TABLES",
-        "TABLES",
-        "COHERENCE",
-        "SHARED_CACHE",
-    }
-    unknown = set(options) - known
-    if unknown:
-        raise ImproperlyConfigured(f"Unknown keys {sorted(unknown)} in {where}; known: {sorted(known)}.")
+    options = checked_options(where, options, KNOWN)
     values: dict[str, Any] = {}
     if "ENABLED" in options:
-        if not isinstance(options["ENABLED"], bool):
-            raise ImproperlyConfigured(
-                f"{where}['ENABLED'] must be True or False, not {options['ENABLED']!r}."
-            )
-        values["enabled"] = options["ENABLED"]
+        values["enabled"] = checked_flag(f"{where}['ENABLED']", options["ENABLED"])
     if "MAXSIZE" in options:
         values["maxsize"] = _number(f"{where}['MAXSIZE']", options["MAXSIZE"], integer=True, minimum=1)
     if "TTL" in options:

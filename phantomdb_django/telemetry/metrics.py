@@ -13,7 +13,7 @@ import threading
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
-from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client import Counter, Gauge, Histogram, start_http_server
 
 from ..cache.store import post_invalidation
 
@@ -124,3 +124,14 @@ def count_connection(wrapper: Any) -> None:
         metrics_for(telemetry.metric_prefix, telemetry.buckets).connections_created.labels(
             wrapper.alias
         ).inc()
+
+
+_serving: set[int] = set()
+
+
+def serve_metrics(port: int) -> None:
+    """Serve the default registry on ``port`` (``METRICS_PORT``), once per process."""
+    with _lock:
+        if port not in _serving:
+            start_http_server(port)
+            _serving.add(port)

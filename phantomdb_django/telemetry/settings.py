@@ -8,6 +8,8 @@ from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
+from ..options import checked_flag, checked_options
+
 # OpenTelemetry's advice for db.client.operation.duration, with finer buckets
 # below 1 ms so that cache hits show in the histogram.
 DEFAULT_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0)
@@ -37,17 +39,11 @@ def parse_telemetry_settings(alias: str, options: Mapping[str, Any] | None) -> T
     where = f"DATABASES[{alias!r}]['OPTIONS']['TELEMETRY']"
     if options is None:
         return TelemetrySettings()
-    if not isinstance(options, Mapping):
-        raise ImproperlyConfigured(f"{where} must be a dict, not {options!r}.")
-    unknown = set(options) - KNOWN
-    if unknown:
-        raise ImproperlyConfigured(f"Unknown keys {sorted(unknown)} in {where}; known: {sorted(KNOWN)}.")
+    options = checked_options(where, options, KNOWN)
     values: dict[str, Any] = {}
     for key, name in _FLAGS.items():
         if key in options:
-            if not isinstance(options[key], bool):
-                raise ImproperlyConfigured(f"{where}[{key!r}] must be True or False, not {options[key]!r}.")
-            values[name] = options[key]
+            values[name] = checked_flag(f"{where}[{key!r}]", options[key])
     if "BUCKETS" in options:
         buckets = options["BUCKETS"]
         if (

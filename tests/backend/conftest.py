@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import re
-import socket
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -82,7 +81,7 @@ from phantomdb.chain import Execute  # noqa: E402
 from phantomdb.client import Result  # noqa: E402
 from phantomdb_django import cache as query_cache  # noqa: E402
 from tests.backend.testapp import models  # noqa: E402
-from tests.conftest import ServerProcess, start_server  # noqa: E402
+from tests.conftest import ServerProcess, free_port, start_server  # noqa: E402
 
 SESSION_DATABASE = "backend_tests"
 
@@ -203,10 +202,7 @@ def extra_database(alias: str, **overrides: Any) -> Iterator[Any]:
 
 def closed_port_url() -> str:
     """The URL of a local port that nothing listens on (bound, then released)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
+    return f"http://127.0.0.1:{free_port()}"
 
 
 # -- what reached the server ------------------------------------------------------------

@@ -361,3 +361,15 @@ def test_the_django_instrumentation_and_its_sqlcommenter_change_nothing(spans) -
     reads = client_spans()
     assert [span.attributes["phantomdb.cache"] for span in reads] == ["miss", "hit"]
     assert all(span.parent.span_id == request.context.span_id for span in reads)
+
+
+def test_metrics_can_be_served_on_a_port_of_their_own(phantom: Phantom) -> None:
+    import requests
+
+    from tests.conftest import free_port
+
+    port = free_port()
+    with telemetry_alias(phantom, METRICS_PORT=port) as alias:
+        list(User.objects.using(alias).all())
+        text = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+    assert total(text, "db_client_operation_duration_seconds_count", alias=alias, db_operation_name="SELECT") >= 1

@@ -20,7 +20,6 @@ import shutil
 import statistics
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -30,6 +29,7 @@ sys.path[:0] = [str(HERE), str(ROOT)]
 
 import django  # noqa: E402
 from django.conf import settings  # noqa: E402
+from timing import median_us  # noqa: E402
 
 ROWS = 2000
 NOW = datetime.datetime(2026, 11, 28, 12, 0, 0)
@@ -76,14 +76,6 @@ def configure(workdir: Path) -> list[object]:
     django.setup()
     return started
 
-
-def median_us(function: Callable[[], object], repeat: int) -> float:
-    samples = []
-    for _ in range(repeat):
-        begin = time.perf_counter()
-        function()
-        samples.append(time.perf_counter() - begin)
-    return statistics.median(samples) * 1e6
 
 
 def spread(values: list[float]) -> str:

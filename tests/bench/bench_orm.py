@@ -18,7 +18,6 @@ import random
 import statistics
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -28,6 +27,7 @@ sys.path[:0] = [str(HERE), str(ROOT), str(ROOT / "tests")]
 
 import django  # noqa: E402
 from django.conf import settings  # noqa: E402
+from timing import median_us  # noqa: E402
 
 ROWS = 2000
 BULK_ROWS = 10_000
@@ -72,14 +72,6 @@ def configure(workdir: Path, embedded: bool, sqlite_mode: str = "wal") -> object
     django.setup()
     return server
 
-
-def median_us(function: Callable[[], object], repeat: int) -> float:
-    samples = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        function()
-        samples.append(time.perf_counter() - started)
-    return statistics.median(samples) * 1e6
 
 
 def main() -> None:

@@ -15,8 +15,6 @@ import datetime
 import statistics
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -25,6 +23,7 @@ sys.path[:0] = [str(HERE), str(ROOT)]
 
 import django  # noqa: E402
 from django.conf import settings  # noqa: E402
+from timing import median_us  # noqa: E402
 
 NOW = datetime.datetime(2026, 11, 28, 12, 0, 0)
 OFF = {"TRACING": False, "METRICS": False}
@@ -57,14 +56,6 @@ def configure(workdir: Path) -> object:
     django.setup()
     return server
 
-
-def median_us(function: Callable[[], object], repeat: int) -> float:
-    samples = []
-    for _ in range(repeat):
-        begin = time.perf_counter()
-        function()
-        samples.append(time.perf_counter() - begin)
-    return statistics.median(samples) * 1e6
 
 
 def measure(aliases: list[str], rounds: int, repeat: int) -> dict[str, list[float]]:

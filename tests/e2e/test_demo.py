@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -18,6 +17,8 @@ from pathlib import Path
 
 import pytest
 import requests
+
+from tests.conftest import free_port
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -35,10 +36,18 @@ def manage(env: dict[str, str], *args: str) -> str:
     return completed.stdout
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def wait_until_serving(url: str, process: subprocess.Popen, what: str) -> None:
+    """Wait until ``url`` answers, for at most a minute; fail if ``process`` dies first."""
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            requests.get(url, timeout=2)
+            return
+        except requests.ConnectionError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                process.kill()
+                raise RuntimeError(f"{what} did not start") from None
+            time.sleep(0.2)
 
 
 @pytest.fixture(scope="module")
@@ -62,16 +71,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            requests.get(url + "/admin/login/", timeout=2)
-            break
-        except requests.ConnectionError:
-            if time.monotonic() > deadline or server.poll() is not None:
-                server.kill()
-                raise RuntimeError("runserver did not start") from None
-            time.sleep(0.2)
+    wait_until_serving(url + "/admin/login/", server, "runserver")
     yield url
     server.terminate()
     server.wait(timeout=10)

@@ -7,13 +7,12 @@ import os
 import re
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import requests
 
 from tests.conftest import free_port, start_server
-from tests.e2e.test_demo import EXAMPLES, manage
+from tests.e2e.test_demo import EXAMPLES, manage, wait_until_serving
 
 HERE = Path(__file__).resolve().parent
 REQUESTS = 40
@@ -64,14 +63,7 @@ def test_two_workers_report_every_request_they_served(tmp_path: Path) -> None:
             stderr=subprocess.DEVNULL,
         )
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                requests.get(url + "/metrics", timeout=2)
-                break
-            except requests.ConnectionError:
-                assert time.monotonic() < deadline and gunicorn.poll() is None, "gunicorn did not start"
-                time.sleep(0.2)
+        wait_until_serving(url + "/metrics", gunicorn, "gunicorn")
         with requests.Session() as session:
             for _ in range(REQUESTS):
                 response = session.get(url + "/", headers={"Connection": "close"}, timeout=10)
