@@ -372,4 +372,7 @@ def test_metrics_can_be_served_on_a_port_of_their_own(phantom: Phantom) -> None:
     with telemetry_alias(phantom, METRICS_PORT=port) as alias:
         list(User.objects.using(alias).all())
         text = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
-    assert total(text, "db_client_operation_duration_seconds_count", alias=alias, db_operation_name="SELECT") >= 1
+    assert (
+        total(text, "db_client_operation_duration_seconds_count", alias=alias, db_operation_name="SELECT")
+        >= 1
+    )
