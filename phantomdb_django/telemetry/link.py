@@ -117,6 +117,8 @@ class CallTelemetry:
             self._server_attributes["server.port"] = server[1]
         self._evictions_seen = 0
         self._shared_errors_seen = 0
+        if metrics is not None:
+            metrics.initialize(alias, with_cache=store is not None)
 
     # -- one call ----------------------------------------------------------------------
 

@@ -87,6 +87,18 @@ class Metrics:
         )
         post_invalidation.connect(self._invalidated, weak=False)
 
+    def initialize(self, alias: str, *, with_cache: bool) -> None:
+        """Create the series of an alias at 0, so that dashboards and alerts see "none yet"."""
+        for outcome in ("commit", "rollback", "error"):
+            self.transactions.labels(alias, outcome)
+        for code, (status, _) in ERROR_CODES.items():
+            if status == 0:  # raised by the client: the server was not reached, or lost
+                self.connection_errors.labels(alias, code)
+        if with_cache:
+            self.cache_evictions.labels(alias)
+            self.cache_shared_errors.labels(alias)
+            self.cache_entries.labels(alias)
+
     def _invalidated(
         self, sender: Any, alias: str, tables: tuple[str, ...] | None, reason: str, **kwargs: Any
     ) -> None:
