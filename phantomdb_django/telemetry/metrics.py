@@ -15,6 +15,8 @@ from typing import Any
 from django.core.exceptions import ImproperlyConfigured
 from prometheus_client import Counter, Gauge, Histogram, start_http_server
 
+from phantomdb.errors import ERROR_CODES
+
 from ..cache.store import post_invalidation
 
 ROW_BUCKETS = (0, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 5000, 10000)
