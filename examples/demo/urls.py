@@ -7,5 +7,6 @@ from phantomdb_django.telemetry import metrics_view
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("metrics", metrics_view),
+    path("people/<int:pk>/email", views.change_email, name="change-email"),
     path("", views.user_list, name="user-list"),
 ]
