@@ -84,11 +84,11 @@ class QueryCache:
 
     def _read(self, call: Call, params: Params, transaction: str | None) -> Result:
         store = self.store
-        reason = self._bypass_reason(call, transaction)
-        if reason is not None:
-            store.count_bypass(reason)
-            return self.next_execute(call, params, transaction)
         tables = call.tables_read
+        reason = "unknown_tables" if tables is None else self._bypass_reason(call, tables, transaction)
+        if tables is None or reason is not None:
+            store.count_bypass(reason or "unknown_tables")
+            return self.next_execute(call, params, transaction)
         tokens = store.tokens(self._generation_keys(tables))
         if tokens is None:
             return self.next_execute(call, params, transaction)
@@ -114,10 +114,7 @@ class QueryCache:
             keys = self._keys_by_tables[tables] = ((database, None), *((database, table) for table in tables))
         return keys
 
-    def _bypass_reason(self, call: Call, transaction: str | None) -> str | None:
-        tables = call.tables_read
-        if tables is None:
-            return "unknown_tables"
+    def _bypass_reason(self, call: Call, tables: frozenset[str], transaction: str | None) -> str | None:
         if call.volatile:
             return "volatile"
         if caching_disabled.get():

@@ -112,7 +112,7 @@ class CallTelemetry:
         self.store = store
         self._shapes = shapes
         self._transactions = transactions
-        self._server_attributes = {"server.address": server[0]}
+        self._server_attributes: dict[str, Any] = {"server.address": server[0]}
         if server[1] is not None:
             self._server_attributes["server.port"] = server[1]
         self._evictions_seen = 0
@@ -237,11 +237,10 @@ class CallTelemetry:
             metrics.connection_errors.labels(self.alias, code).inc()
 
     def _cache_gauges(self) -> None:
-        store = self.store
-        if store is None:
+        store, metrics = self.store, self.metrics
+        if store is None or metrics is None:
             return
         stats = store.counters()
-        metrics = self.metrics
         metrics.cache_entries.labels(self.alias).set(stats["entries"])
         if stats["evictions"] > self._evictions_seen:
             metrics.cache_evictions.labels(self.alias).inc(stats["evictions"] - self._evictions_seen)
