@@ -86,10 +86,11 @@ def _simple_fold(char: str) -> str:
 def casefold(value):
     """CASEFOLD(x): Unicode simple case folding; every character maps to exactly one.
 
-    Non-text values are returned unchanged.
+    A non-text value is folded in its text form (``CAST(x AS TEXT)``), as
+    SQLite's own LOWER and LIKE read it, so ``CASEFOLD(1) = CASEFOLD('1')``.
     """
     if value.__class__ is not str:
-        return value
+        return as_text(value)
     folded = value.casefold()
     # casefold() never drops a character, so equal lengths mean nothing expanded
     # and the full folding is the simple one (it is context-free).
@@ -99,13 +100,15 @@ def casefold(value):
 
 
 def unicode_lower(value):
-    """UNICODE_LOWER(x): Python ``str.lower`` (full Unicode mapping, final sigma)."""
-    return value.lower() if value.__class__ is str else value
+    """UNICODE_LOWER(x): Python ``str.lower`` (full Unicode mapping, final sigma) of x's text form."""
+    text = as_text(value)
+    return None if text is None else text.lower()
 
 
 def unicode_upper(value):
-    """UNICODE_UPPER(x): Python ``str.upper`` (full Unicode mapping, 'ß' -> 'SS')."""
-    return value.upper() if value.__class__ is str else value
+    """UNICODE_UPPER(x): Python ``str.upper`` (full Unicode mapping, 'ß' -> 'SS') of x's text form."""
+    text = as_text(value)
+    return None if text is None else text.upper()
 
 
 # --------------------------------------------------------------------------
