@@ -57,10 +57,6 @@ class DatabaseFeatures(sqlite3_features.DatabaseFeatures):
             "run one yet can still switch foreign keys off for the schema editor.": {
                 "backends.sqlite.tests.SchemaTests.test_disable_constraint_checking_failure_disallowed",
             },
-            "LIKE is case-sensitive in PhantomDB through SQLite's case_sensitive_like, which SQLite "
-            "does not allow in partial index conditions.": {
-                "indexes.tests.PartialIndexTests.test_multiple_conditions",
-            },
             "The test closes its main connection when that connection was not open before the test "
             "(true of a file-less sqlite3 database, not of a PhantomDB one).": {
                 "backends.sqlite.tests.ThreadSharing.test_database_sharing_in_threads",

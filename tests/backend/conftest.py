@@ -144,6 +144,7 @@ def guarded_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerP
 
 
 _TABLES_TO_CLEAN = (
+    models.Article,
     models.EveryType,
     models.Profile,
     models.User,

@@ -66,6 +66,62 @@ def regexp(pattern, value):
 
 
 # --------------------------------------------------------------------------
+# LIKE
+# --------------------------------------------------------------------------
+
+_NEVER = re.compile(r"(?!)")
+
+
+@lru_cache(maxsize=512)
+def _like_pattern(pattern: str, escape: str | None) -> re.Pattern[str]:
+    """The regular expression that matches what the LIKE ``pattern`` matches."""
+    parts = []
+    characters = iter(pattern)
+    for char in characters:
+        if char == escape:
+            char = next(characters, None)
+            if char is None:  # a pattern ending in its escape character matches nothing
+                return _NEVER
+            parts.append(re.escape(char))
+        elif char == "%":
+            if not parts or parts[-1] != ".*":  # "%%" is "%": no regex that backtracks
+                parts.append(".*")
+        elif char == "_":
+            parts.append(".")
+        else:
+            parts.append(re.escape(char))
+    return re.compile("".join(parts), re.DOTALL)
+
+
+def like(pattern, value, escape=None):
+    """LIKE(pattern, value[, escape]): ``value LIKE pattern [ESCAPE escape]``, case-sensitive.
+
+    SQLite's own case-sensitive LIKE (PRAGMA case_sensitive_like) is not
+    deterministic, so SQLite refuses it in generated columns, CHECK
+    constraints, index expressions and partial-index conditions; this one is
+    registered as deterministic and may be used there.
+    """
+    if pattern is None or value is None:
+        return None
+    if pattern.__class__ is not str:
+        pattern = as_text(pattern)
+    if value.__class__ is not str:
+        value = as_text(value)
+    if escape is not None and escape.__class__ is not str:
+        escape = as_text(escape)
+    if escape is not None and len(escape) != 1:
+        raise ValueError("ESCAPE expression must be a single character")
+    return 1 if _like_pattern(pattern, escape).fullmatch(value) is not None else 0
+
+
+def like_escaped(pattern, value, escape):
+    """LIKE with an ESCAPE clause: NULL when the escape character is NULL, as in SQLite."""
+    if escape is None:
+        return None
+    return like(pattern, value, escape)
+
+
+# --------------------------------------------------------------------------
 # Case
 # --------------------------------------------------------------------------
 

@@ -82,3 +82,26 @@ class Event(models.Model):
     name = models.CharField(max_length=50)
     happened_at = models.DateTimeField()
     day = models.DateField(null=True)
+
+
+class Article(models.Model):
+    """LIKE-based lookups where SQLite requires deterministic functions: a generated
+    column, a partial index and a check constraint."""
+
+    title = models.CharField(max_length=100)
+    is_draft = models.GeneratedField(
+        expression=models.Q(title__startswith="Draft:"),
+        output_field=models.BooleanField(),
+        db_persist=True,
+    )
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["title"], name="article_a_titles", condition=models.Q(title__startswith="a")
+            ),
+            models.Index(fields=["title"], name="article_news", condition=models.Q(title__icontains="news")),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=~models.Q(title__contains="spam"), name="article_no_spam"),
+        ]
