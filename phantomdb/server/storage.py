@@ -86,7 +86,8 @@ def connect(path: Path, settings: Settings) -> StorageConnection:
 
 
 def database_not_found(name: str) -> ApiError:
-    return ApiError("database_not_found", f"Database '{name}' does not exist")
+    hint = f"create it with `phantomdb create-database {name} --url <this server's URL>`"
+    return ApiError("database_not_found", f"Database '{name}' does not exist: {hint}")
 
 
 def is_busy(exc: BaseException) -> bool:
