@@ -34,7 +34,7 @@ def embedded_server_url(options: dict[str, Any]) -> str:
 
             path.mkdir(parents=True, exist_ok=True)
             # Quiet inside the Django process: its own logging says what matters.
-            settings = {"log_level": "warning"}
+            settings: dict[str, Any] = {"log_level": "warning"}
             if "durability" in options:
                 settings["durability"] = options["durability"]
             server = _servers[path] = start_embedded(path, **settings)

@@ -31,7 +31,8 @@ class DatabaseFeatures(sqlite3_features.DatabaseFeatures):
     test_db_allows_multiple_connections = True
     can_clone_databases = False
 
-    closed_cursor_error_class = InterfaceError
+    # django-stubs expects a DatabaseError subclass; a closed cursor is an InterfaceError, as in PEP 249.
+    closed_cursor_error_class = InterfaceError  # type: ignore[assignment]
 
     django_test_expected_failures = {
         *sqlite3_features.DatabaseFeatures.django_test_expected_failures,
@@ -41,8 +42,10 @@ class DatabaseFeatures(sqlite3_features.DatabaseFeatures):
         "migrations.test_operations.OperationTests.test_alter_field_pk_mti_and_fk_to_base",
     }
 
+    # django-stubs declares these two as plain attributes; Django's sqlite3 features
+    # makes them cached properties too.
     @cached_property
-    def django_test_skips(self) -> dict[str, set[str]]:
+    def django_test_skips(self) -> dict[str, set[str]]:  # type: ignore[override]
         return {
             **super().django_test_skips,
             "PhantomDB transactions always take the write lock when they begin; there is no "
@@ -68,7 +71,7 @@ class DatabaseFeatures(sqlite3_features.DatabaseFeatures):
         }
 
     @cached_property
-    def introspected_field_types(self) -> dict[str, str]:
+    def introspected_field_types(self) -> dict[str, str]:  # type: ignore[override]
         return {
             **super().introspected_field_types,
             "BigAutoField": "AutoField",

@@ -9,7 +9,7 @@ writes (sqlite3 spells it ``integer unsigned`` instead).
 
 import re
 from collections import namedtuple
-from typing import Any
+from typing import Any, cast
 
 from django.db.backends.sqlite3 import introspection as sqlite3_introspection
 
@@ -21,7 +21,12 @@ _POSITIVE_FIELDS = {
     "SmallIntegerField": "PositiveSmallIntegerField",
 }
 
-FieldInfo = namedtuple("FieldInfo", (*sqlite3_introspection.FieldInfo._fields, "has_non_negative_check"))
+# sqlite3's FieldInfo plus whether the column has Django's CHECK ("col" >= 0).
+# Its fields are sqlite3's, whatever the Django version, which a type checker
+# cannot follow: hence Any.
+FieldInfo: Any = cast(Any, namedtuple)(
+    "FieldInfo", [*sqlite3_introspection.FieldInfo._fields, "has_non_negative_check"]
+)
 
 
 class FlexibleFieldLookupDict(sqlite3_introspection.FlexibleFieldLookupDict):
@@ -48,7 +53,7 @@ class DatabaseIntrospection(sqlite3_introspection.DatabaseIntrospection):
     def get_table_description(self, cursor: Any, table_name: str) -> list[Any]:
         non_negative = self._non_negative_columns(cursor, table_name)
         return [
-            FieldInfo(*self._with_size(info), has_non_negative_check=info.name in non_negative)
+            FieldInfo(*self._with_size(info), info.name in non_negative)
             for info in super().get_table_description(cursor, table_name)
         ]
 

@@ -24,7 +24,7 @@ def as_text(value: object) -> str | None:
     if cls is float:
         return _float_text(value)  # type: ignore[arg-type]
     if cls is bytes:
-        return value.decode("utf-8", "replace")  # type: ignore[union-attr]
+        return value.decode("utf-8", "replace")  # type: ignore[attr-defined]
     if value is None:
         return None
     return str(value)
@@ -79,10 +79,10 @@ def _like_pattern(pattern: str, escape: str | None) -> re.Pattern[str]:
     characters = iter(pattern)
     for char in characters:
         if char == escape:
-            char = next(characters, None)
-            if char is None:  # a pattern ending in its escape character matches nothing
+            escaped = next(characters, None)
+            if escaped is None:  # a pattern ending in its escape character matches nothing
                 return _NEVER
-            parts.append(re.escape(char))
+            parts.append(re.escape(escaped))
         elif char == "%":
             if not parts or parts[-1] != ".*":  # "%%" is "%": no regex that backtracks
                 parts.append(".*")
@@ -255,7 +255,7 @@ def reverse(text):
     """REVERSE(text): the characters (code points) of text in reverse order."""
     if text is None:
         return None
-    return as_text(text)[::-1]  # type: ignore[index]
+    return as_text(text)[::-1]
 
 
 # --------------------------------------------------------------------------
@@ -274,7 +274,7 @@ def _hasher(name: str):
         elif value.__class__ is bytes:
             data = value
         else:
-            data = as_text(value).encode("utf-8")  # type: ignore[union-attr]
+            data = as_text(value).encode("utf-8")
         return constructor(data).hexdigest()
 
     digest.__name__ = name
