@@ -174,16 +174,18 @@ class DatabaseWrapper(sqlite3_base.DatabaseWrapper):
         with debug_transaction(self, "BEGIN"):
             self._set_autocommit(False)
 
+    # Savepoints are REST calls; connection.queries still lists them, as
+    # Django's own backends do (assertNumQueries counts them).
     def _savepoint(self, sid: str) -> None:
-        with self.wrap_database_errors:
+        with debug_transaction(self, self.ops.savepoint_create_sql(sid)), self.wrap_database_errors:
             self.connection.client.savepoint(self.connection.ensure_transaction(), sid)
 
     def _savepoint_rollback(self, sid: str) -> None:
-        with self.wrap_database_errors:
+        with debug_transaction(self, self.ops.savepoint_rollback_sql(sid)), self.wrap_database_errors:
             self.connection.client.rollback_to_savepoint(self.connection.ensure_transaction(), sid)
 
     def _savepoint_commit(self, sid: str) -> None:
-        with self.wrap_database_errors:
+        with debug_transaction(self, self.ops.savepoint_commit_sql(sid)), self.wrap_database_errors:
             self.connection.client.release_savepoint(self.connection.ensure_transaction(), sid)
 
     def disable_constraint_checking(self) -> bool:

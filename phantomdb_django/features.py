@@ -40,6 +40,12 @@ class DatabaseFeatures(sqlite3_features.DatabaseFeatures):
         # alias; the columns that reference it keep their declared BIGINT.
         "migrations.test_operations.OperationTests.test_alter_field_pk_mti_fk",
         "migrations.test_operations.OperationTests.test_alter_field_pk_mti_and_fk_to_base",
+        # Raw cursor results are not converted by the declared column type yet:
+        # a timestamp column reads back as text (issue 11, "Raw cursor results
+        # are untyped"); these three pass once they are.
+        "timezones.tests.LegacyDatabaseTests.test_cursor_execute_returns_naive_datetime",
+        "timezones.tests.NewDatabaseTests.test_cursor_execute_returns_naive_datetime",
+        "schema.tests.SchemaTests.test_add_datefield_and_datetimefield_use_effective_default",
     }
 
     # django-stubs declares these two as plain attributes; Django's sqlite3 features
@@ -63,6 +69,14 @@ class DatabaseFeatures(sqlite3_features.DatabaseFeatures):
             "The test closes its main connection when that connection was not open before the test "
             "(true of a file-less sqlite3 database, not of a PhantomDB one).": {
                 "backends.sqlite.tests.ThreadSharing.test_database_sharing_in_threads",
+            },
+            "A PhantomDB transaction takes the database's write lock when it begins, so a second "
+            "connection's transaction waits for the first, which the test keeps open (sqlite3 skips "
+            "it: its in-memory test database allows one connection).": {
+                "delete_regress.tests.DeleteLockingTest.test_concurrent_delete",
+            },
+            "dbshell runs the PhantomDB SQL shell against a server, not the sqlite3 program on a file.": {
+                "dbshell.test_sqlite.SqliteDbshellCommandTestCase.test_non_zero_exit_status_when_path_to_db_is_path",
             },
             "The test database signature of a PhantomDB database is its server and name, not a file.": {
                 "backends.sqlite.test_creation.TestDbSignatureTests.test_custom_test_name",
