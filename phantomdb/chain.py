@@ -98,7 +98,7 @@ class RestCall:
     def _select(self, call: Call, params: Params, transaction: str | None) -> Result:
         return self.client.select(
             self.database,
-            call.table,
+            _table(call),
             call.columns,
             call.condition,
             params,
@@ -116,12 +116,15 @@ class RestCall:
         rows = [dict(zip(columns, values[i : i + width])) for i in range(0, len(values), width)]
         # One row travels as one object, as the REST API's single insert.
         body = rows[0] if len(rows) == 1 else rows
-        return self.client.insert(self.database, call.table, body, call.returning, transaction)
+        return self.client.insert(self.database, _table(call), body, call.returning, transaction)
 
     def _update(self, call: Call, params: Params, transaction: str | None) -> Result:
         # params: each assignment's values in order, then the condition's.
         values = params or ()
-        data, expressions, expression_params, position = {}, {}, [], 0
+        data: dict[str, Any] = {}
+        expressions: dict[str, str] = {}
+        expression_params: list[Any] = []
+        position = 0
         for assignment in call.assignments:
             assigned = values[position : position + assignment.param_count]
             position += assignment.param_count
@@ -132,7 +135,7 @@ class RestCall:
                 expression_params.extend(assigned)
         rowcount = self.client.update(
             self.database,
-            call.table,
+            _table(call),
             data,
             call.condition,
             [*expression_params, *values[position:]],
@@ -143,7 +146,7 @@ class RestCall:
 
     def _delete(self, call: Call, params: Params, transaction: str | None) -> Result:
         rowcount = self.client.delete(
-            self.database, call.table, call.condition, params, call.condition is None, transaction
+            self.database, _table(call), call.condition, params, call.condition is None, transaction
         )
         return Result(columns=(), rowcount=rowcount)
 
@@ -166,26 +169,38 @@ class RestCall:
         return _NO_ROWS
 
     def _savepoint(self, call: Call, params: Params, transaction: str | None) -> Result:
-        self.client.savepoint(_required(transaction, call), call.name)
+        self.client.savepoint(_required(transaction, call), _name(call))
         return _NO_ROWS
 
     def _release_savepoint(self, call: Call, params: Params, transaction: str | None) -> Result:
-        self.client.release_savepoint(_required(transaction, call), call.name)
+        self.client.release_savepoint(_required(transaction, call), _name(call))
         return _NO_ROWS
 
     def _rollback_to_savepoint(self, call: Call, params: Params, transaction: str | None) -> Result:
-        self.client.rollback_to_savepoint(_required(transaction, call), call.name)
+        self.client.rollback_to_savepoint(_required(transaction, call), _name(call))
         return _NO_ROWS
 
     def _health(self, call: Call, params: Params, transaction: str | None) -> Result:
         return Result(columns=(), info=self.client.health_check())
 
     def _create_database(self, call: Call, params: Params, transaction: str | None) -> Result:
-        return Result(columns=(), info=self.client.create_database(call.name))
+        return Result(columns=(), info=self.client.create_database(_name(call)))
 
     def _drop_database(self, call: Call, params: Params, transaction: str | None) -> Result:
-        self.client.drop_database(call.name)
+        self.client.drop_database(_name(call))
         return _NO_ROWS
+
+
+def _table(call: Call) -> str:
+    if call.table is None:
+        raise ProgrammingError(f"A {call.operation} call must name its table")
+    return call.table
+
+
+def _name(call: Call) -> str:
+    if call.name is None:
+        raise ProgrammingError(f"A {call.operation} call must name its savepoint or database")
+    return call.name
 
 
 def _required(transaction: str | None, call: Call) -> str:

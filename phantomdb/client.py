@@ -57,7 +57,7 @@ class Result:
         """Build a Result from a response body; decode only when it says ``encoded``."""
         if not data:
             return cls(columns=())
-        raw = data.get("rows") or ()
+        raw = data.get("rows") or []
         rows = tuple(decode_rows(raw) if data.get("encoded") else map(tuple, raw))
         columns = tuple(data.get("columns") or ())
         rowcount = data.get("rowcount")

@@ -253,7 +253,10 @@ class Connection:
 
     def _begin(self, *, foreign_keys: bool) -> str:
         call = calls.BEGIN_CALL if foreign_keys else calls.BEGIN_WITHOUT_FOREIGN_KEYS_CALL
-        return self._chain(call, None, None).info["id"]
+        info = self._chain(call, None, None).info
+        if not info or "id" not in info:
+            raise InterfaceError("PhantomDB answered a BEGIN without a transaction id")
+        return info["id"]
 
     def ensure_transaction(self) -> str | None:
         """The transaction the next statement runs in: None in autocommit, else the

@@ -75,6 +75,9 @@ ERROR_CODES: dict[str, tuple[int, type[PhantomDBError]]] = {
     "not_null_violation": (409, IntegrityError),
     "check_violation": (409, IntegrityError),
     "data_error": (400, DataError),
+    # A statement that failed while it ran: SQLite's sqlite3 module reports these
+    # as OperationalError, and so does Django's sqlite3 backend.
+    "statement_failed": (400, OperationalError),
     "payload_too_large": (413, DataError),
     "not_supported": (400, NotSupportedError),
     "unauthorized": (401, OperationalError),

@@ -145,7 +145,7 @@ class _Response(http.client.HTTPResponse):
 
     def _close_conn(self) -> None:
         if self.fp is not None:
-            self.fp = None
+            self.fp = None  # type: ignore[assignment]  # http.client's own "closed" marker
             self._reader.done()
 
 
@@ -216,12 +216,16 @@ class _PreparedHead:
                 kept.release()
 
 
-class _Connection(_PreparedHead, http.client.HTTPConnection):
+# response_class is a method here, a class in http.client: both are called the same way.
+class _Connection(_PreparedHead, http.client.HTTPConnection):  # type: ignore[misc]
     pass
 
 
-class _SecureConnection(_PreparedHead, http.client.HTTPSConnection):
+class _SecureConnection(_PreparedHead, http.client.HTTPSConnection):  # type: ignore[misc]
     pass
+
+
+_PooledConnection = _Connection | _SecureConnection
 
 
 class _HeaderRecorder(http.client.HTTPConnection):
@@ -313,7 +317,7 @@ class Transport:
             self._prepared = prepare_headers(self.host, self.port, default_port, headers)
         except ValueError:  # a header http.client refuses: it says so on each request, as it always did
             self._prepared = None
-        self._idle: list[http.client.HTTPConnection] = []
+        self._idle: list[_PooledConnection] = []
         self._lock = threading.Lock()
         self._closed = False
 
@@ -338,9 +342,9 @@ class Transport:
 
     # -- the pool ---------------------------------------------------------------
 
-    def _new_connection(self) -> http.client.HTTPConnection:
+    def _new_connection(self) -> _PooledConnection:
         """Open a connection now, so that a failure is known to precede any send."""
-        conn: http.client.HTTPConnection
+        conn: _PooledConnection
         if self._ssl_context is not None:
             conn = _SecureConnection(
                 self.host, self.port, timeout=self.connect_timeout, context=self._ssl_context
@@ -365,7 +369,7 @@ class Transport:
         sock.settimeout(self.timeout)
         return conn
 
-    def _checkout(self) -> http.client.HTTPConnection:
+    def _checkout(self) -> _PooledConnection:
         """The most recently used idle connection the server has not closed, else a new one."""
         while True:
             with self._lock:
@@ -379,7 +383,7 @@ class Transport:
             logger.debug("dropping a keep-alive connection to %s that the server closed", self.url)
             conn.close()
 
-    def _checkin(self, conn: http.client.HTTPConnection) -> None:
+    def _checkin(self, conn: _PooledConnection) -> None:
         with self._lock:
             if not self._closed and conn.sock is not None and len(self._idle) < self.pool_size:
                 self._idle.append(conn)
@@ -507,7 +511,7 @@ class Transport:
 
     def _send(
         self,
-        conn: _PreparedHead,
+        conn: _PooledConnection,
         method: str,
         target: str,
         payload: bytes | None,
@@ -515,31 +519,31 @@ class Transport:
         added: Mapping[str, str],
     ) -> None:
         """Write one request: what ``conn.request`` writes, with the fixed headers prepared once."""
-        conn.putrequest(method, target, skip_host=True, skip_accept_encoding=True)  # type: ignore[attr-defined]
+        conn.putrequest(method, target, skip_host=True, skip_accept_encoding=True)
         conn.put_prepared(self._prepared)  # type: ignore[arg-type]  # not None on this path
         if payload is not None:
             conn.put_prepared(b"Content-Type: application/json\r\nContent-Length: %d" % len(payload))
         elif method in _BODY_METHODS:
             conn.put_prepared(b"Content-Length: 0")
         if transaction is not None:
-            conn.putheader("PhantomDB-Transaction", transaction)  # type: ignore[attr-defined]
+            conn.putheader("PhantomDB-Transaction", transaction)
         for name, value in added.items():
-            conn.putheader(name, value)  # type: ignore[attr-defined]
+            conn.putheader(name, value)
         conn.end_request(payload)
 
     @staticmethod
     def _send_with(
-        conn: _PreparedHead, method: str, target: str, payload: bytes | None, headers: Mapping[str, str]
+        conn: _PooledConnection, method: str, target: str, payload: bytes | None, headers: Mapping[str, str]
     ) -> None:
         """Write one request with ``headers`` as given (a hook's too): what ``conn.request`` writes."""
         names = {name.lower() for name in headers}
-        conn.putrequest(  # type: ignore[attr-defined]
+        conn.putrequest(
             method, target, skip_host="host" in names, skip_accept_encoding="accept-encoding" in names
         )
         for name, value in headers.items():
-            conn.putheader(name, value)  # type: ignore[attr-defined]
+            conn.putheader(name, value)
         if payload is not None and "content-length" not in names and "transfer-encoding" not in names:
-            conn.putheader("Content-Length", str(len(payload)))  # type: ignore[attr-defined]
+            conn.putheader("Content-Length", str(len(payload)))
         conn.end_request(payload)
 
     @staticmethod

@@ -198,6 +198,8 @@ class DatabaseWrapper(sqlite3_base.DatabaseWrapper):
         with debug_transaction(self, "BEGIN"):
             self._set_autocommit(False)
 
+    # Savepoints are REST calls; connection.queries still lists them, as
+    # Django's own backends do (assertNumQueries counts them).
     def _savepoint(self, sid: str) -> None:
         self._run_savepoint_call(calls.SAVEPOINT, sid, self.ops.savepoint_create_sql(sid))
 

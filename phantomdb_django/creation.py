@@ -51,6 +51,9 @@ class DatabaseCreation(BaseDatabaseCreation):
 
     def _destroy_test_db(self, test_database_name: str, verbosity: int) -> None:
         self._server().drop_database(test_database_name)
+        # That connection speaks for the dropped database; destroy_test_db() now
+        # restores NAME, and the next use must connect to that one.
+        self.connection.close()
 
     def test_db_signature(self) -> tuple[Any, ...]:
         settings_dict = self.connection.settings_dict

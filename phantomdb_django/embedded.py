@@ -2,16 +2,18 @@
 
 One server per data directory per process, started on first use on
 127.0.0.1 with an ephemeral port, so ``migrate`` and ``runserver`` work with
-nothing else installed.
+nothing else installed. The server (uvicorn, its schema code, its metrics)
+is imported only then: a project on a remote server never loads it.
 """
 
 from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from phantomdb.server.embedded import EmbeddedServer, start_embedded
+if TYPE_CHECKING:
+    from phantomdb.server.embedded import EmbeddedServer
 
 DEFAULT_DATA_DIR = "phantomdb-data"
 
@@ -28,9 +30,11 @@ def embedded_server_url(options: dict[str, Any]) -> str:
     with _lock:
         server = _servers.get(path)
         if server is None:
+            from phantomdb.server.embedded import start_embedded
+
             path.mkdir(parents=True, exist_ok=True)
             # Quiet inside the Django process: its own logging says what matters.
-            settings = {"log_level": "warning"}
+            settings: dict[str, Any] = {"log_level": "warning"}
             if "durability" in options:
                 settings["durability"] = options["durability"]
             server = _servers[path] = start_embedded(path, **settings)

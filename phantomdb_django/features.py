@@ -31,7 +31,8 @@ class DatabaseFeatures(sqlite3_features.DatabaseFeatures):
     test_db_allows_multiple_connections = True
     can_clone_databases = False
 
-    closed_cursor_error_class = InterfaceError
+    # django-stubs expects a DatabaseError subclass; a closed cursor is an InterfaceError, as in PEP 249.
+    closed_cursor_error_class = InterfaceError  # type: ignore[assignment]
 
     django_test_expected_failures = {
         *sqlite3_features.DatabaseFeatures.django_test_expected_failures,
@@ -39,10 +40,18 @@ class DatabaseFeatures(sqlite3_features.DatabaseFeatures):
         # alias; the columns that reference it keep their declared BIGINT.
         "migrations.test_operations.OperationTests.test_alter_field_pk_mti_fk",
         "migrations.test_operations.OperationTests.test_alter_field_pk_mti_and_fk_to_base",
+        # Raw cursor results are not converted by the declared column type yet:
+        # a timestamp column reads back as text (issue 11, "Raw cursor results
+        # are untyped"); these three pass once they are.
+        "timezones.tests.LegacyDatabaseTests.test_cursor_execute_returns_naive_datetime",
+        "timezones.tests.NewDatabaseTests.test_cursor_execute_returns_naive_datetime",
+        "schema.tests.SchemaTests.test_add_datefield_and_datetimefield_use_effective_default",
     }
 
+    # django-stubs declares these two as plain attributes; Django's sqlite3 features
+    # makes them cached properties too.
     @cached_property
-    def django_test_skips(self) -> dict[str, set[str]]:
+    def django_test_skips(self) -> dict[str, set[str]]:  # type: ignore[override]
         return {
             **super().django_test_skips,
             "PhantomDB transactions always take the write lock when they begin; there is no "
@@ -57,13 +66,17 @@ class DatabaseFeatures(sqlite3_features.DatabaseFeatures):
             "run one yet can still switch foreign keys off for the schema editor.": {
                 "backends.sqlite.tests.SchemaTests.test_disable_constraint_checking_failure_disallowed",
             },
-            "LIKE is case-sensitive in PhantomDB through SQLite's case_sensitive_like, which SQLite "
-            "does not allow in partial index conditions.": {
-                "indexes.tests.PartialIndexTests.test_multiple_conditions",
-            },
             "The test closes its main connection when that connection was not open before the test "
             "(true of a file-less sqlite3 database, not of a PhantomDB one).": {
                 "backends.sqlite.tests.ThreadSharing.test_database_sharing_in_threads",
+            },
+            "A PhantomDB transaction takes the database's write lock when it begins, so a second "
+            "connection's transaction waits for the first, which the test keeps open (sqlite3 skips "
+            "it: its in-memory test database allows one connection).": {
+                "delete_regress.tests.DeleteLockingTest.test_concurrent_delete",
+            },
+            "dbshell runs the PhantomDB SQL shell against a server, not the sqlite3 program on a file.": {
+                "dbshell.test_sqlite.SqliteDbshellCommandTestCase.test_non_zero_exit_status_when_path_to_db_is_path",
             },
             "The test database signature of a PhantomDB database is its server and name, not a file.": {
                 "backends.sqlite.test_creation.TestDbSignatureTests.test_custom_test_name",
@@ -72,7 +85,7 @@ class DatabaseFeatures(sqlite3_features.DatabaseFeatures):
         }
 
     @cached_property
-    def introspected_field_types(self) -> dict[str, str]:
+    def introspected_field_types(self) -> dict[str, str]:  # type: ignore[override]
         return {
             **super().introspected_field_types,
             "BigAutoField": "AutoField",

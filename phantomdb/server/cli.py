@@ -4,19 +4,29 @@ Once the server accepts connections it prints exactly one line on stdout,
 ``PhantomDB Lite listening on http://HOST:PORT``, which scripts and the test
 fixtures wait for. Logs go to stderr. SIGTERM and SIGINT stop it cleanly: open
 transactions are rolled back and every SQLite connection is closed.
+
+``phantomdb create-database NAME``, ``list-databases`` and ``drop-database
+NAME --yes`` manage the databases of any PhantomDB server (``--url``, or
+PHANTOMDB_URL) through the ``phantomdb`` client, with credentials from flags
+or PHANTOMDB_USER / PHANTOMDB_PASSWORD / PHANTOMDB_TOKEN.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
+from phantomdb.client import PhantomDB
+from phantomdb.errors import PhantomDBError
 from phantomdb.server.config import DURABILITY_LEVELS, LOG_LEVELS, Settings, load_credentials
+
+DEFAULT_URL = "http://127.0.0.1:8080"
 
 
 def _positive_float(text: str) -> float:
@@ -83,7 +93,60 @@ def build_parser() -> argparse.ArgumentParser:
         help="how long a write waits for another transaction's lock (default %(default)s)",
     )
     serve.add_argument("--log-level", choices=LOG_LEVELS, default=defaults.log_level)
+
+    create = commands.add_parser("create-database", help="create a database on a PhantomDB server")
+    create.add_argument("name")
+    listing = commands.add_parser("list-databases", help="list the databases of a PhantomDB server")
+    drop = commands.add_parser("drop-database", help="drop a database and every table in it")
+    drop.add_argument("name")
+    drop.add_argument("--yes", action="store_true", help="confirm: the data is deleted for good")
+    for command in (create, listing, drop):
+        _add_server_flags(command)
     return parser
+
+
+def _add_server_flags(command: argparse.ArgumentParser) -> None:
+    """The server and the credentials a database command uses; the environment fills what is not given."""
+    environ = os.environ
+    command.add_argument(
+        "--url", default=environ.get("PHANTOMDB_URL", DEFAULT_URL), help="server URL (PHANTOMDB_URL)"
+    )
+    command.add_argument(
+        "--user", default=environ.get("PHANTOMDB_USER"), help="HTTP Basic user (PHANTOMDB_USER)"
+    )
+    command.add_argument(
+        "--password",
+        default=environ.get("PHANTOMDB_PASSWORD"),
+        help="prefer PHANTOMDB_PASSWORD: flags are visible in ps",
+    )
+    command.add_argument(
+        "--token", default=environ.get("PHANTOMDB_TOKEN"), help="bearer token; prefer PHANTOMDB_TOKEN"
+    )
+
+
+def run_database_command(args: argparse.Namespace) -> int:
+    """create-database, list-databases or drop-database against ``args.url``."""
+    if args.command == "drop-database" and not args.yes:
+        print(
+            f"phantomdb: dropping database '{args.name}' deletes all its data; add --yes to confirm",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        with PhantomDB(args.url, user=args.user, password=args.password, token=args.token) as client:
+            if args.command == "create-database":
+                client.create_database(args.name)
+                print(f"Created database '{args.name}' on {client.url}")
+            elif args.command == "drop-database":
+                client.drop_database(args.name)
+                print(f"Dropped database '{args.name}' on {client.url}")
+            else:
+                for database in client.list_databases():
+                    print(database["name"])
+    except PhantomDBError as exc:
+        print(f"phantomdb: {exc}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
@@ -133,8 +196,7 @@ def main(argv: Sequence[str] | None = None, *, serve_only: bool = False) -> int:
     parser = build_parser()
     args = parser.parse_args(arguments)
     if args.command != "serve":
-        parser.print_help()
-        return 2
+        return run_database_command(args)
     try:
         settings = settings_from_args(args)
     except ValueError as exc:

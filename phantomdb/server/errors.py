@@ -36,6 +36,15 @@ _NO_SUCH_COLUMN = re.compile(r"no such column: (.+)")
 _NO_COLUMN_NAMED = re.compile(r"table \S+ has no column named (.+)")
 _STORAGE_FAILURES = ("SQLITE_IOERR", "SQLITE_FULL", "SQLITE_CANTOPEN", "SQLITE_CORRUPT", "SQLITE_NOMEM")
 _DATA_FAILURES = ("SQLITE_TOOBIG", "SQLITE_MISMATCH", "SQLITE_RANGE")
+# Messages of statements that failed while they ran (not for their text): a
+# function of the library raised (an invalid regular expression, an unknown
+# time zone), malformed JSON, arithmetic past 64 bits, TEXT that is not UTF-8.
+_RUN_TIME_FAILURES = (
+    "user-defined function raised exception",
+    "malformed JSON",
+    "integer overflow",
+    "Could not decode to UTF-8",
+)
 
 
 def table_not_found(name: str) -> ApiError:
@@ -57,9 +66,9 @@ def translate_sqlite_error(exc: Exception) -> ApiError:
     if match := _NO_SUCH_COLUMN.fullmatch(message) or _NO_COLUMN_NAMED.fullmatch(message):
         return ApiError("column_not_found", f"Column '{match.group(1)}' does not exist")
     if message == "integer overflow":  # SQLite's arithmetic (abs, sum) past 64 bits
-        return ApiError("data_error", "Integer overflow: the result does not fit in 64 bits")
-    if message.startswith("Could not decode to UTF-8"):  # TEXT made of bytes that are not UTF-8
-        return ApiError("data_error", message)
+        return ApiError("statement_failed", "Integer overflow: the result does not fit in 64 bits")
+    if message.startswith(_RUN_TIME_FAILURES):
+        return ApiError("statement_failed", message)
     if errorname == "SQLITE_AUTH":
         return ApiError(
             "not_supported", "PhantomDB Lite does not open other database files (ATTACH, VACUUM INTO)"

@@ -73,10 +73,12 @@ def connect(path: Path, settings: Settings) -> StorageConnection:
         factory=StorageConnection,
     )
     try:
-        conn.execute("PRAGMA foreign_keys = ON")
-        conn.execute("PRAGMA case_sensitive_like = ON")  # the dialect's LIKE is case-sensitive
-        conn.execute(f"PRAGMA synchronous = {settings.durability.upper()}")
+        # The function library (its case-sensitive, deterministic LIKE included) must
+        # be there before a statement reads the schema: generated columns, CHECK
+        # constraints and indexes may call it.
         register_functions(conn)
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute(f"PRAGMA synchronous = {settings.durability.upper()}")
     except BaseException:
         conn.close()
         raise
@@ -84,7 +86,8 @@ def connect(path: Path, settings: Settings) -> StorageConnection:
 
 
 def database_not_found(name: str) -> ApiError:
-    return ApiError("database_not_found", f"Database '{name}' does not exist")
+    hint = f"create it with `phantomdb create-database {name} --url <this server's URL>`"
+    return ApiError("database_not_found", f"Database '{name}' does not exist: {hint}")
 
 
 def is_busy(exc: BaseException) -> bool:

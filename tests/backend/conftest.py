@@ -155,6 +155,7 @@ _TABLES_TO_CLEAN = (
     models.Tag,
     models.Restaurant,
     models.Place,
+    models.Headline,
     models.EveryType,
     models.Profile,
     models.User,

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
+from django.core.management import call_command
 from django.db import (
     DatabaseError,
     IntegrityError,
@@ -98,6 +99,17 @@ def test_a_missing_database_is_a_database_error_naming_it(phantom: Phantom) -> N
         pytest.raises(DatabaseError, match="Database 'no_such_database' does not exist"),
     ):
         User.objects.using("nowhere").count()
+
+
+def test_migrate_on_a_missing_database_says_how_to_create_it(phantom: Phantom) -> None:
+    with (
+        extra_database("blog", HOST=phantom.url, NAME="blog"),
+        pytest.raises(
+            ProgrammingError,
+            match=r"^Database 'blog' does not exist: create it with `phantomdb create-database blog --url ",
+        ),
+    ):
+        call_command("migrate", database="blog", verbosity=0)
 
 
 # -- unreachable server ---------------------------------------------------------------------------

@@ -89,3 +89,19 @@ def test_a_table_made_through_the_rest_api_reads_back_with_the_right_field_types
 
 def test_a_varchar_made_through_the_rest_api_keeps_its_max_length(outside_table: str) -> None:
     assert "title = models.CharField(max_length=80)" in inspect(outside_table)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "positive_integer = models.PositiveIntegerField(blank=True, null=True)",
+        "positive_big_integer = models.PositiveBigIntegerField(blank=True, null=True)",
+        "positive_small_integer = models.PositiveSmallIntegerField(blank=True, null=True)",
+    ],
+)
+def test_a_positive_integer_field_reads_back_as_itself_by_its_check(line: str) -> None:
+    assert line in inspect("testapp_everytype")
+
+
+def test_an_integer_column_without_the_check_stays_an_integer_field() -> None:
+    assert "integer = models.IntegerField(blank=True, null=True)" in inspect("testapp_everytype")

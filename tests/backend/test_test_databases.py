@@ -50,6 +50,24 @@ def test_create_test_db_creates_and_migrates_test_name_and_destroy_drops_it(phan
     assert "creation_app" not in database_names(phantom)  # the real database is never created
 
 
+def test_after_destroy_test_db_the_connection_uses_the_restored_database(phantom: Phantom) -> None:
+    # Django's runner does this for a test database of a test database (its own
+    # test_runner tests): the outer test database must still answer afterwards.
+    with phantom.client() as client:
+        client.create_database("creation_app")
+    try:
+        with extra_database("creation", HOST=phantom.url, NAME="creation_app") as creation:
+            creation.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
+            creation.creation.destroy_test_db("creation_app", verbosity=0)
+            with creation.cursor() as cursor:
+                cursor.execute("SELECT 1")
+                assert cursor.fetchone() == (1,)
+            assert creation.connection.database == "creation_app"
+    finally:
+        with phantom.client() as client:
+            client.drop_database("creation_app")
+
+
 def test_keepdb_keeps_the_test_database_and_its_rows(phantom: Phantom) -> None:
     with extra_database("kept", HOST=phantom.url, NAME="kept_app") as kept:
         kept.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False, keepdb=True)

@@ -52,7 +52,7 @@ def test_getting_a_missing_database_is_programming_error(client: PhantomDB, data
     with pytest.raises(ProgrammingError) as raised:
         client.get_database(database_name)
     assert raised.value.code == "database_not_found"
-    assert str(raised.value) == f"Database '{database_name}' does not exist"
+    assert str(raised.value).startswith(f"Database '{database_name}' does not exist: create it with")
 
 
 # -- schema ----------------------------------------------------------------------

@@ -2,9 +2,12 @@
 
 Downloads the source distribution of the installed Django (once, into
 ``.django-src/``), starts a PhantomDB Lite process, and runs
-``tests/runtests.py`` with ``settings_phantomdb`` on the issue's app list:
+``tests/runtests.py`` with ``settings_phantomdb`` on the public app list
+(what CI runs), on the apps named, or on Django's whole suite (``--all``:
+every app of its ``tests/`` folder; runtests.py leaves out ``gis_tests``,
+which needs a GIS backend):
 
-    python tests/django_suite/run.py [--backend sqlite3] [--cache off] [app ...]
+    python tests/django_suite/run.py [--backend sqlite3] [--cache off] [--all | app ...]
 """
 
 from __future__ import annotations
@@ -127,13 +130,18 @@ def run_suite(
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("apps", nargs="*", default=APPS)
+    parser.add_argument("apps", nargs="*", help="Django test apps (default: the public list)")
+    parser.add_argument("--all", action="store_true", help="Django's whole suite, except gis_tests")
     parser.add_argument("--backend", choices=["phantomdb", "sqlite3"], default="phantomdb")
     parser.add_argument("--cache", choices=["on", "off"], default="on", help="phantomdb's query cache")
     parser.add_argument("--output", type=Path, help="write runtests.py's full output here")
     parser.add_argument("--json", type=Path, help="write the counts here as JSON")
     arguments = parser.parse_args()
-    result, output = run_suite(arguments.apps, arguments.backend, cache=arguments.cache)
+    if arguments.all and arguments.apps:
+        parser.error("--all runs every app; name apps or give --all, not both")
+    # runtests.py without labels runs every app of Django's tests/ folder.
+    apps = [] if arguments.all else arguments.apps or list(APPS)
+    result, output = run_suite(apps, arguments.backend, cache=arguments.cache)
     if arguments.output:
         arguments.output.write_text(output)
     if arguments.json:

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import base64
+import os
 import shutil
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
 
 from phantomdb.server.cli import build_parser, main, settings_from_args
-from tests.conftest import READY_PREFIX, start_server
+from tests.conftest import READY_PREFIX, ServerProcess, start_server
 
 
 def test_the_ready_line_is_printed_once_with_the_real_port(tmp_path: Path) -> None:
@@ -170,3 +172,74 @@ def test_the_console_script_serves(tmp_path: Path) -> None:
     finally:
         process.terminate()
         assert process.wait(10) == 0
+
+
+# -- database commands ------------------------------------------------------------------------------
+
+
+def phantomdb_command(*arguments: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """``phantomdb ARGUMENTS`` in a child process, with only ``env`` of the PHANTOMDB_* variables."""
+    environment = {name: value for name, value in os.environ.items() if not name.startswith("PHANTOMDB_")}
+    return subprocess.run(
+        [sys.executable, "-c", "import sys, phantomdb.server.cli as cli; sys.exit(cli.main())", *arguments],
+        env={**environment, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.fixture(scope="module")
+def guarded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """PhantomDB Lite that accepts the user admin:secret and the token t0k3n."""
+    server = start_server(tmp_path_factory.mktemp("cli-data"), "--user", "admin:secret", "--token", "t0k3n")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def database_names(server: ServerProcess) -> list[str]:
+    response = requests.get(server.url + "/databases", auth=("admin", "secret"), timeout=10)
+    return [database["name"] for database in response.json()["databases"]]
+
+
+def test_create_database_with_credentials_from_flags(guarded: ServerProcess) -> None:
+    created = phantomdb_command(
+        "create-database", "blog", "--url", guarded.url, "--user", "admin", "--password", "secret"
+    )
+    assert (created.returncode, created.stdout) == (0, f"Created database 'blog' on {guarded.url}\n")
+    assert "blog" in database_names(guarded)
+
+
+def test_list_databases_with_credentials_from_the_environment(guarded: ServerProcess) -> None:
+    requests.post(guarded.url + "/databases", json={"name": "listed"}, auth=("admin", "secret"), timeout=10)
+    environment = {"PHANTOMDB_URL": guarded.url, "PHANTOMDB_TOKEN": "t0k3n"}
+    listed = phantomdb_command("list-databases", env=environment)
+    assert listed.returncode == 0, listed.stderr
+    assert "listed" in listed.stdout.splitlines()
+
+
+def test_drop_database_needs_its_confirmation_flag(guarded: ServerProcess) -> None:
+    requests.post(guarded.url + "/databases", json={"name": "kept"}, auth=("admin", "secret"), timeout=10)
+    credentials = {"PHANTOMDB_URL": guarded.url, "PHANTOMDB_USER": "admin", "PHANTOMDB_PASSWORD": "secret"}
+    refused = phantomdb_command("drop-database", "kept", env=credentials)
+    assert refused.returncode == 2
+    assert "add --yes to confirm" in refused.stderr
+    assert "kept" in database_names(guarded)
+    dropped = phantomdb_command("drop-database", "kept", "--yes", env=credentials)
+    assert (dropped.returncode, dropped.stdout) == (0, f"Dropped database 'kept' on {guarded.url}\n")
+    assert "kept" not in database_names(guarded)
+
+
+def test_a_database_command_without_credentials_reports_the_server_error(guarded: ServerProcess) -> None:
+    refused = phantomdb_command("create-database", "nope", "--url", guarded.url)
+    assert (refused.returncode, refused.stderr) == (1, "phantomdb: Unauthorized access\n")
+
+
+def test_an_existing_database_is_reported_and_kept(guarded: ServerProcess) -> None:
+    arguments = ("create-database", "twice", "--url", guarded.url, "--token", "t0k3n")
+    assert phantomdb_command(*arguments).returncode == 0
+    again = phantomdb_command(*arguments)
+    assert again.returncode == 1
+    assert again.stderr.startswith("phantomdb: Database 'twice' already exists")

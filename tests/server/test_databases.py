@@ -55,7 +55,10 @@ def test_the_longest_valid_name_works(api: Api) -> None:
 @pytest.mark.parametrize("method", ["GET", "DELETE"])
 def test_an_unknown_database_is_database_not_found(api: Api, method: str) -> None:
     message = assert_error(api.call(method, "/databases/no_such_db"), 404, "database_not_found")
-    assert message == "Database 'no_such_db' does not exist"
+    assert message == (
+        "Database 'no_such_db' does not exist: "
+        "create it with `phantomdb create-database no_such_db --url <this server's URL>`"
+    )
 
 
 @pytest.mark.parametrize("name", ["..", "%2E%2E", "..%2F..%2Fetc", "-x"])

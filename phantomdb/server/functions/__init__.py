@@ -5,8 +5,9 @@ docs/sql-functions.md to a ``sqlite3.Connection``:
 
 - date/time with time zones (temporal.py), named and ordered like the
   ``django_*`` functions of Django's SQLite backend, without the prefix;
-- REGEXP, CASEFOLD / UNICODE_LOWER / UNICODE_UPPER, LPAD / RPAD / REPEAT /
-  REVERSE and the MD5 / SHA* digests (text.py);
+- REGEXP, a deterministic case-sensitive LIKE, CASEFOLD / UNICODE_LOWER /
+  UNICODE_UPPER, LPAD / RPAD / REPEAT / REVERSE and the MD5 / SHA* digests
+  (text.py);
 - the SQLite math functions when this SQLite lacks them, COT, SIGN, BITXOR,
   RAND and the STDDEV_* / VAR_* aggregates (numeric.py).
 
@@ -62,6 +63,9 @@ def register_functions(conn: sqlite3.Connection) -> None:
         create(name, arity, function, deterministic=True)
 
     create("REGEXP", 2, text.regexp, deterministic=True)
+    # Case-sensitive LIKE that SQLite accepts where deterministic functions are required.
+    create("LIKE", 2, text.like, deterministic=True)
+    create("LIKE", 3, text.like_escaped, deterministic=True)
     create("CASEFOLD", 1, text.casefold, deterministic=True)
     create("UNICODE_LOWER", 1, text.unicode_lower, deterministic=True)
     create("UNICODE_UPPER", 1, text.unicode_upper, deterministic=True)

@@ -27,12 +27,12 @@ def to_number(value):
     if cls is int or cls is float:
         return value
     if cls is str:
-        match = _NUMERIC_TEXT.fullmatch(value)  # type: ignore[arg-type]
+        match = _NUMERIC_TEXT.fullmatch(value)
         if match is None:
             return None
         if match.group(1) or match.group(2) or match.group(3):
-            return float(value)  # type: ignore[arg-type]
-        number = int(value)  # type: ignore[arg-type]
+            return float(value)
+        number = int(value)
         # Beyond 64 bits SQLite reads the text as REAL.
         return number if -(2**63) <= number < 2**63 else float(number)
     return None

@@ -180,12 +180,12 @@ def _local(value: date | datetime, tzname: object, conn_tzname: object) -> datet
         return value  # type: ignore[return-value]
     if value.tzinfo is None:  # type: ignore[union-attr]
         if conn_tzname is None:
-            value = value.replace(tzinfo=_UTC)
+            value = value.replace(tzinfo=_UTC)  # type: ignore[call-arg]
         elif tzname == conn_tzname:
             return value  # type: ignore[return-value]
         else:
-            value = value.replace(tzinfo=_zone(conn_tzname))  # type: ignore[arg-type]
-    zone, delta = _target_zone(tzname, conn_tzname)  # type: ignore[arg-type]
+            value = value.replace(tzinfo=_zone(conn_tzname))  # type: ignore[call-arg]
+    zone, delta = _target_zone(tzname, conn_tzname)
     try:
         if delta is not None:
             value = value + delta
@@ -264,6 +264,7 @@ def time_extract(lookup_type, value):
 
 
 def _trunc_date(lookup_type: str, moment: datetime) -> str | None:
+    day: date
     if lookup_type == "day":
         day = moment
     elif lookup_type == "month":
@@ -438,7 +439,7 @@ def _shift(moment: date | datetime | time, microseconds: int | float, subtract: 
     delta = timedelta(microseconds=microseconds)
     if moment.__class__ is time:
         shift = _delta_us(delta)
-        total = (_time_us(moment) + (-shift if subtract else shift)) % _US_PER_DAY  # type: ignore[arg-type]
+        total = (_time_us(moment) + (-shift if subtract else shift)) % _US_PER_DAY
         seconds, micro = divmod(total, 1_000_000)
         minutes, second = divmod(seconds, 60)
         hour, minute = divmod(minutes, 60)

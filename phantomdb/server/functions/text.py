@@ -24,7 +24,7 @@ def as_text(value: object) -> str | None:
     if cls is float:
         return _float_text(value)  # type: ignore[arg-type]
     if cls is bytes:
-        return value.decode("utf-8", "replace")  # type: ignore[union-attr]
+        return value.decode("utf-8", "replace")  # type: ignore[attr-defined]
     if value is None:
         return None
     return str(value)
@@ -66,6 +66,62 @@ def regexp(pattern, value):
 
 
 # --------------------------------------------------------------------------
+# LIKE
+# --------------------------------------------------------------------------
+
+_NEVER = re.compile(r"(?!)")
+
+
+@lru_cache(maxsize=512)
+def _like_pattern(pattern: str, escape: str | None) -> re.Pattern[str]:
+    """The regular expression that matches what the LIKE ``pattern`` matches."""
+    parts = []
+    characters = iter(pattern)
+    for char in characters:
+        if char == escape:
+            escaped = next(characters, None)
+            if escaped is None:  # a pattern ending in its escape character matches nothing
+                return _NEVER
+            parts.append(re.escape(escaped))
+        elif char == "%":
+            if not parts or parts[-1] != ".*":  # "%%" is "%": no regex that backtracks
+                parts.append(".*")
+        elif char == "_":
+            parts.append(".")
+        else:
+            parts.append(re.escape(char))
+    return re.compile("".join(parts), re.DOTALL)
+
+
+def like(pattern, value, escape=None):
+    """LIKE(pattern, value[, escape]): ``value LIKE pattern [ESCAPE escape]``, case-sensitive.
+
+    SQLite's own case-sensitive LIKE (PRAGMA case_sensitive_like) is not
+    deterministic, so SQLite refuses it in generated columns, CHECK
+    constraints, index expressions and partial-index conditions; this one is
+    registered as deterministic and may be used there.
+    """
+    if pattern is None or value is None:
+        return None
+    if pattern.__class__ is not str:
+        pattern = as_text(pattern)
+    if value.__class__ is not str:
+        value = as_text(value)
+    if escape is not None and escape.__class__ is not str:
+        escape = as_text(escape)
+    if escape is not None and len(escape) != 1:
+        raise ValueError("ESCAPE expression must be a single character")
+    return 1 if _like_pattern(pattern, escape).fullmatch(value) is not None else 0
+
+
+def like_escaped(pattern, value, escape):
+    """LIKE with an ESCAPE clause: NULL when the escape character is NULL, as in SQLite."""
+    if escape is None:
+        return None
+    return like(pattern, value, escape)
+
+
+# --------------------------------------------------------------------------
 # Case
 # --------------------------------------------------------------------------
 
@@ -86,10 +142,11 @@ def _simple_fold(char: str) -> str:
 def casefold(value):
     """CASEFOLD(x): Unicode simple case folding; every character maps to exactly one.
 
-    Non-text values are returned unchanged.
+    A non-text value is folded in its text form (``CAST(x AS TEXT)``), as
+    SQLite's own LOWER and LIKE read it, so ``CASEFOLD(1) = CASEFOLD('1')``.
     """
     if value.__class__ is not str:
-        return value
+        return as_text(value)
     folded = value.casefold()
     # casefold() never drops a character, so equal lengths mean nothing expanded
     # and the full folding is the simple one (it is context-free).
@@ -99,13 +156,15 @@ def casefold(value):
 
 
 def unicode_lower(value):
-    """UNICODE_LOWER(x): Python ``str.lower`` (full Unicode mapping, final sigma)."""
-    return value.lower() if value.__class__ is str else value
+    """UNICODE_LOWER(x): Python ``str.lower`` (full Unicode mapping, final sigma) of x's text form."""
+    text = as_text(value)
+    return None if text is None else text.lower()
 
 
 def unicode_upper(value):
-    """UNICODE_UPPER(x): Python ``str.upper`` (full Unicode mapping, 'ß' -> 'SS')."""
-    return value.upper() if value.__class__ is str else value
+    """UNICODE_UPPER(x): Python ``str.upper`` (full Unicode mapping, 'ß' -> 'SS') of x's text form."""
+    text = as_text(value)
+    return None if text is None else text.upper()
 
 
 # --------------------------------------------------------------------------
@@ -196,7 +255,7 @@ def reverse(text):
     """REVERSE(text): the characters (code points) of text in reverse order."""
     if text is None:
         return None
-    return as_text(text)[::-1]  # type: ignore[index]
+    return as_text(text)[::-1]
 
 
 # --------------------------------------------------------------------------
@@ -215,7 +274,7 @@ def _hasher(name: str):
         elif value.__class__ is bytes:
             data = value
         else:
-            data = as_text(value).encode("utf-8")  # type: ignore[union-attr]
+            data = as_text(value).encode("utf-8")
         return constructor(data).hexdigest()
 
     digest.__name__ = name

@@ -124,3 +124,26 @@ class Restaurant(Place):
 
     class Meta:
         db_table = "restaurants"
+
+
+class Headline(models.Model):
+    """LIKE-based lookups where SQLite requires deterministic functions: a generated
+    column, a partial index and a check constraint."""
+
+    title = models.CharField(max_length=100)
+    is_draft = models.GeneratedField(
+        expression=models.Q(title__startswith="Draft:"),
+        output_field=models.BooleanField(),
+        db_persist=True,
+    )
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["title"], name="headline_a_titles", condition=models.Q(title__startswith="a")
+            ),
+            models.Index(fields=["title"], name="headline_news", condition=models.Q(title__icontains="news")),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=~models.Q(title__contains="spam"), name="headline_no_spam"),
+        ]
