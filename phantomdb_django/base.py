@@ -67,7 +67,7 @@ class DatabaseWrapper(sqlite3_base.DatabaseWrapper):
     vendor = "sqlite"
     display_name = "PhantomDB"
 
-    data_types = {
+    data_types: dict[str, Any] = {
         "AutoField": "integer",
         "BigAutoField": "bigint",
         "BinaryField": "blob",
@@ -117,8 +117,8 @@ class DatabaseWrapper(sqlite3_base.DatabaseWrapper):
     # onto SQLite storage), so the sqlite3 schema editor applies, table remakes
     # included, inside one server-side transaction with foreign keys off.
     SchemaEditorClass = DatabaseSchemaEditor
-    client_class = DatabaseClient
-    creation_class = DatabaseCreation
+    client_class = DatabaseClient  # type: ignore[assignment]  # the stubs want sqlite3's own classes
+    creation_class = DatabaseCreation  # type: ignore[assignment]
     features_class = DatabaseFeatures
     introspection_class = DatabaseIntrospection
     ops_class = DatabaseOperations
@@ -186,7 +186,7 @@ class DatabaseWrapper(sqlite3_base.DatabaseWrapper):
         BaseDatabaseWrapper.close(self)
 
     def _savepoint_allowed(self) -> bool:
-        return BaseDatabaseWrapper._savepoint_allowed(self)
+        return BaseDatabaseWrapper._savepoint_allowed(self)  # type: ignore[attr-defined]  # not in the stubs
 
     def _set_autocommit(self, autocommit: bool) -> None:
         with self.wrap_database_errors:

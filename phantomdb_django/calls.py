@@ -87,6 +87,7 @@ class TranslatedSQL(str):
     """
 
     __slots__ = ("call",)
+    call: Call
 
     def __new__(cls, sql: str, call: Call) -> TranslatedSQL:
         instance = super().__new__(cls, sql)

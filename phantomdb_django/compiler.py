@@ -63,12 +63,18 @@ class StatementTables:
         self.raw = False
 
 
-class StatementMixin:
-    """Captures the statement's WHERE and tables while it compiles, and builds its Call."""
+class StatementMixin(compiler.SQLCompiler):
+    """Captures the statement's WHERE and tables while it compiles, and builds its Call.
+
+    Mixed in before each of Django's compilers (the MRO puts it first).
+    """
+
+    connection: Any
+    query: Any
 
     translating = False
     where: Any = None  # set by Django's pre_sql_setup() on select compilers
-    where_fragment: tuple[str, list[Any]] | None = None
+    where_fragment: tuple[str, Any] | None = None
     from_aliases: tuple[str, ...] = ()
 
     def execute_sql(self, *args: Any, **kwargs: Any) -> Any:
@@ -151,6 +157,8 @@ class StatementMixin:
 
     def condition(self) -> str | None:
         """The statement's WHERE as a table-call condition, or None when it is not one."""
+        if self.where_fragment is None:
+            return None
         where_sql = self.where_fragment[0]
         return to_qmark(where_sql) if where_sql else None
 
@@ -183,7 +191,7 @@ class SQLCompiler(StatementMixin, compiler.SQLCompiler):
         self.compiled_group_by = group_by
         return extra_select, order_by, group_by
 
-    def get_from_clause(self) -> tuple[list[str], list[Any]]:
+    def get_from_clause(self) -> Any:
         # as_sql() resets the alias refcounts when it returns: remember which
         # tables the FROM clause really named.
         self.from_aliases = self.used_aliases()
@@ -225,8 +233,8 @@ class SQLCompiler(StatementMixin, compiler.SQLCompiler):
             or tables != {table}
             or query.distinct
             or self.compiled_group_by
-            or self.having
-            or self.qualify
+            or getattr(self, "having", None)
+            or getattr(self, "qualify", None)
             or self.has_extra_select
             or query.select_for_update
             or query.explain_info
@@ -240,7 +248,10 @@ class SQLCompiler(StatementMixin, compiler.SQLCompiler):
                 return None
             if alias is not None and alias != expression.target.column:
                 return None
-            columns.append(expression.target.column)
+            column = expression.target.column
+            if column is None:
+                return None
+            columns.append(column)
         order_parts = []
         for _, (order_sql, order_params, _) in self.compiled_order_by:
             if order_params or not _reads_only_its_table(order_sql):
@@ -277,7 +288,7 @@ class SQLInsertCompiler(StatementMixin, compiler.SQLInsertCompiler):
             self.plain_values = all(tuple(row) == plain_row for row in placeholder_rows)
         return placeholder_rows, param_rows
 
-    def as_sql(self) -> list[tuple[str, Any]]:
+    def as_sql(self) -> list[tuple[str, Any]]:  # type: ignore[override]  # Django's insert signature
         if not self.translating:
             return super().as_sql()
         statements, found = self.compiling_statement(super().as_sql)
@@ -306,7 +317,7 @@ class SQLInsertCompiler(StatementMixin, compiler.SQLInsertCompiler):
 
 
 class SQLDeleteCompiler(StatementMixin, compiler.SQLDeleteCompiler):
-    def as_sql(self) -> tuple[str, Any]:
+    def as_sql(self) -> tuple[str, Any]:  # type: ignore[override]  # Django's delete signature
         if not self.translating:
             return super().as_sql()
         self.where_fragment = None
@@ -332,7 +343,7 @@ class SQLDeleteCompiler(StatementMixin, compiler.SQLDeleteCompiler):
 
 
 class SQLUpdateCompiler(StatementMixin, compiler.SQLUpdateCompiler):
-    def as_sql(self) -> tuple[str, Any]:
+    def as_sql(self) -> tuple[str, Any]:  # type: ignore[override]  # Django's update signature
         if not self.translating:
             return super().as_sql()
         self.where_fragment = None
@@ -396,7 +407,7 @@ class SQLUpdateCompiler(StatementMixin, compiler.SQLUpdateCompiler):
 
 
 class SQLAggregateCompiler(StatementMixin, compiler.SQLAggregateCompiler):
-    def as_sql(self) -> tuple[str, Any]:
+    def as_sql(self) -> tuple[str, Any]:  # type: ignore[override]  # Django's aggregate signature
         if not self.translating:
             return super().as_sql()
         (sql, params), found = self.compiling_statement(super().as_sql)

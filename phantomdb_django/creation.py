@@ -43,7 +43,7 @@ class DatabaseCreation(BaseDatabaseCreation):
                     self.log("Tests cancelled.")
                     sys.exit(1)
             if verbosity >= 1:
-                display = self._get_database_display_str(verbosity, name)
+                display = self._get_database_display_str(verbosity, name)  # type: ignore[attr-defined]
                 self.log(f"Destroying old test database for alias {display}...")
             server.drop_database(name)
             server.create_database(name)

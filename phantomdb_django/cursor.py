@@ -35,12 +35,12 @@ class PhantomDBCursor(Cursor):
     def execute(self, sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None) -> PhantomDBCursor:
         self._check_open()
         self._reset()
-        call = getattr(sql, "call", None)
+        call = getattr(sql, "call", None) or self.commented_call(sql)
         if call is None:
-            call = self.commented_call(sql)
-            if call is None:
-                call, params = raw_statement(sql, params)
-        self._store(self.connection.execute(call, params))
+            call, values = raw_statement(sql, params)
+        else:
+            values = params  # type: ignore[assignment]  # the compiler's statements take a sequence
+        self._store(self.connection.execute(call, values))
         return self
 
     def commented_call(self, sql: str) -> Call | None:
