@@ -3,7 +3,7 @@
 Same models, same data, one process, interleaved rounds; prints the median
 of each operation on each backend and the ratio phantomdb / sqlite3.
 
-    python tests/bench/bench_orm.py [--rounds N] [--embedded]
+    python tests/bench/bench_orm.py [--rounds N] [--embedded] [--cache] [--telemetry] [--no-postgres]
 
 sqlite3 runs on a file database in WAL mode with synchronous=NORMAL; PhantomDB
 Lite runs as its own process (or in-process with --embedded) with the same
@@ -41,37 +41,53 @@ SQLITE_MODES = {
 }
 
 
-def configure(workdir: Path, embedded: bool, sqlite_mode: str = "wal") -> object | None:
-    server = None
-    init_command, durability = SQLITE_MODES[sqlite_mode]
-    phantomdb = {"ENGINE": "phantomdb_django", "NAME": "bench", "CONN_MAX_AGE": None}
-    if embedded:
-        phantomdb.update(HOST="", OPTIONS={"data_dir": str(workdir / "embedded"), "durability": durability})
+def configure(workdir: Path, arguments: argparse.Namespace) -> list[object]:
+    """Settings for sqlite3, phantomdb and, when it can run, PostgreSQL; the servers started."""
+    started: list[object] = []
+    init_command, durability = SQLITE_MODES[arguments.sqlite]
+    options: dict[str, object] = {}
+    if not arguments.cache:
+        options["CACHE"] = {"ENABLED": False}
+    if not arguments.telemetry:
+        options["TELEMETRY"] = {"TRACING": False, "METRICS": False}
+    phantomdb = {"ENGINE": "phantomdb_django", "NAME": "bench", "CONN_MAX_AGE": None, "OPTIONS": options}
+    if arguments.embedded:
+        options.update(data_dir=str(workdir / "embedded"), durability=durability)
+        phantomdb["HOST"] = ""
     else:
         from conftest import start_server
 
         from phantomdb import PhantomDB
 
         server = start_server(workdir / "server", "--durability", durability)
+        started.append(server)
         phantomdb["HOST"] = server.url
         with PhantomDB(server.url) as client:
             client.ensure_database("bench")
-    settings.configure(
-        DATABASES={
-            "default": {
-                "ENGINE": "django.db.backends.sqlite3",
-                "NAME": str(workdir / "bench.sqlite3"),
-                "OPTIONS": {"init_command": init_command},
-            },
-            "phantomdb": phantomdb,
+    databases = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": str(workdir / "bench.sqlite3"),
+            "OPTIONS": {"init_command": init_command},
         },
+        "phantomdb": phantomdb,
+    }
+    if arguments.postgres:
+        from conftest import free_port
+        from postgres import start_postgres
+
+        postgres = start_postgres(workdir, free_port())
+        if postgres is not None:
+            started.append(postgres)
+            databases["postgresql"] = postgres.settings()
+    settings.configure(
+        DATABASES=databases,
         INSTALLED_APPS=["benchapp"],
         USE_TZ=False,
         DEFAULT_AUTO_FIELD="django.db.models.AutoField",
     )
     django.setup()
-    return server
-
+    return started
 
 
 def main() -> None:
@@ -80,18 +96,27 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=200)
     parser.add_argument("--embedded", action="store_true", help="PhantomDB Lite in-process")
     parser.add_argument(
-        "--sqlite", choices=sorted(SQLITE_MODES), default="wal",
+        "--sqlite",
+        choices=sorted(SQLITE_MODES),
+        default="wal",
         help="wal: WAL + synchronous=NORMAL on both sides; default: Django's default sqlite3 file "
         "(rollback journal, synchronous=FULL) against PhantomDB Lite --durability full",
     )
+    parser.add_argument(
+        "--cache", action="store_true", help="phantomdb's query cache on (bench_cache.py measures it)"
+    )
+    parser.add_argument(
+        "--telemetry", action="store_true", help="telemetry on, no SDK (bench_telemetry.py measures it)"
+    )
+    parser.add_argument("--no-postgres", dest="postgres", action="store_false", help="no PostgreSQL column")
     arguments = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="phantomdb-bench-"))
-    server = configure(workdir, arguments.embedded, arguments.sqlite)
+    started = configure(workdir, arguments)
     try:
         run(arguments)
     finally:
-        if server is not None:
-            server.stop()
+        for process in started:
+            process.stop()
 
 
 def run(arguments: argparse.Namespace) -> None:
@@ -100,7 +125,7 @@ def run(arguments: argparse.Namespace) -> None:
     from django.db import connections
     from django.db.models import F
 
-    aliases = ["default", "phantomdb"]
+    aliases = list(settings.DATABASES)
     for alias in aliases:
         with connections[alias].schema_editor() as editor:
             editor.create_model(Person)
@@ -140,14 +165,25 @@ def run(arguments: argparse.Namespace) -> None:
 
     mode = "embedded" if arguments.embedded else "separate process"
     print(
-        f"phantomdb_django vs sqlite3 (file, {arguments.sqlite} journal), PhantomDB Lite {mode}; "
-        f"median of {arguments.rounds} rounds"
+        f"phantomdb_django vs sqlite3 (file, {arguments.sqlite} journal) and PostgreSQL (when it runs), "
+        f"PhantomDB Lite {mode}, cache {'on' if arguments.cache else 'off'}; median of {arguments.rounds} rounds "
+        "(ratios: median of the per-round ratios, spread min-max)"
     )
-    print(f"{'operation':28} {'sqlite3 us':>12} {'phantomdb us':>13} {'ratio':>7}")
+    peers = [alias for alias in ("default", "postgresql") if alias in aliases]
+    header = f"{'operation':28} {'phantomdb us':>12}"
+    for peer in peers:
+        header += f" {peer.replace('default', 'sqlite3') + ' us':>14} {'ratio':>6} {'spread':>11}"
+    print(header)
     for name, by_alias in results.items():
-        native = statistics.median(by_alias["default"])
-        ours = statistics.median(by_alias["phantomdb"])
-        print(f"{name:28} {native:12.0f} {ours:13.0f} {ours / native:7.2f}")
+        ours = by_alias["phantomdb"]
+        line = f"{name:28} {statistics.median(ours):12.0f}"
+        for peer in peers:
+            ratios = [mine / theirs for mine, theirs in zip(ours, by_alias[peer])]
+            line += (
+                f" {statistics.median(by_alias[peer]):14.0f} {statistics.median(ratios):6.2f}"
+                f" {min(ratios):5.2f}-{max(ratios):.2f}"
+            )
+        print(line)
     for alias in aliases:
         connections[alias].close()
 
