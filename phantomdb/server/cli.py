@@ -82,6 +82,59 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="how long a write waits for another transaction's lock (default %(default)s)",
     )
+    serve.add_argument(
+        "--statement-timeout",
+        type=_positive_float,
+        default=defaults.statement_timeout,
+        metavar="SECONDS",
+        help="a statement running longer is interrupted (default %(default)s)",
+    )
+    serve.add_argument(
+        "--statement-threads",
+        type=_positive_int,
+        default=defaults.statement_threads,
+        metavar="N",
+        help="worker threads running SQLite work (default %(default)s)",
+    )
+    serve.add_argument(
+        "--max-response-bytes",
+        type=_positive_int,
+        default=defaults.max_response_bytes,
+        help="largest value and largest unstreamed response (default %(default)s)",
+    )
+    serve.add_argument(
+        "--header-timeout",
+        type=_positive_float,
+        default=defaults.header_timeout,
+        metavar="SECONDS",
+        help="time a client has to send a request's head (default %(default)s)",
+    )
+    serve.add_argument(
+        "--max-header-bytes",
+        type=_positive_int,
+        default=defaults.max_header_bytes,
+        help="largest request head (default %(default)s)",
+    )
+    serve.add_argument(
+        "--max-connections",
+        type=_positive_int,
+        default=defaults.max_connections,
+        help="open connections past which requests get 503 (default %(default)s)",
+    )
+    serve.add_argument(
+        "--allow-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="serve browser requests from this origin (scheme://host[:port]); repeatable",
+    )
+    serve.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="HOST",
+        help="accept this Host header besides the loopback names; repeatable",
+    )
     serve.add_argument("--log-level", choices=LOG_LEVELS, default=defaults.log_level)
     return parser
 
@@ -97,6 +150,14 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         max_rows=args.max_rows,
         transaction_timeout=args.transaction_timeout,
         busy_timeout=args.busy_timeout,
+        statement_timeout=args.statement_timeout,
+        statement_threads=args.statement_threads,
+        max_response_bytes=args.max_response_bytes,
+        header_timeout=args.header_timeout,
+        max_header_bytes=args.max_header_bytes,
+        max_connections=args.max_connections,
+        allowed_origins=tuple(args.allow_origin),
+        allowed_hosts=tuple(args.allow_host),
         log_level=args.log_level,
     )
 

@@ -30,6 +30,8 @@ class Api:
         self.session = session or requests.Session()
 
     def call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        if "data" in kwargs:  # a raw body is JSON (maybe malformed) unless the test says otherwise
+            kwargs["headers"] = {"Content-Type": "application/json", **kwargs.get("headers", {})}
         return self.session.request(method, self.url + path, timeout=30, **kwargs)
 
     def get(self, path: str, **kwargs: Any) -> requests.Response:
