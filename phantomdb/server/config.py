@@ -40,7 +40,7 @@ class Settings:
     statement_threads: int = 8  # worker threads that run SQLite work off the event loop
     max_response_bytes: int = 64 * 1024 * 1024  # largest value, and largest unstreamed response body
     header_timeout: float = 10.0  # seconds a client has to send a request's head
-    max_header_bytes: int = 64 * 1024  # largest request head (request line and headers)
+    max_header_bytes: int = 1024 * 1024  # largest request head: a select's query string can be long
     max_connections: int = 1024  # open connections (and requests) past which the server answers 503
     allowed_origins: tuple[str, ...] = ()  # browser origins whose requests are served
     allowed_hosts: tuple[str, ...] = ()  # Host names accepted besides the loopback ones
