@@ -33,6 +33,21 @@ def _positive_int(text: str) -> int:
     return value
 
 
+# The limits of docs/server.md: flag, type, metavar, help; each flag is the Settings field of its name.
+_LIMIT_FLAGS = (
+    ("--statement-timeout", _positive_float, "SECONDS", "a statement running longer is interrupted"),
+    ("--statement-threads", _positive_int, "N", "worker threads running SQLite work"),
+    ("--max-response-bytes", _positive_int, "N", "largest value and largest unstreamed response"),
+    ("--header-timeout", _positive_float, "SECONDS", "time a client has to send a request's head"),
+    ("--max-header-bytes", _positive_int, "N", "largest request head"),
+    ("--max-connections", _positive_int, "N", "open connections past which requests get 503"),
+)
+
+
+def _setting(flag: str) -> str:
+    return flag[2:].replace("-", "_")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="phantomdb", description="PhantomDB tools.")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -82,45 +97,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="how long a write waits for another transaction's lock (default %(default)s)",
     )
-    serve.add_argument(
-        "--statement-timeout",
-        type=_positive_float,
-        default=defaults.statement_timeout,
-        metavar="SECONDS",
-        help="a statement running longer is interrupted (default %(default)s)",
-    )
-    serve.add_argument(
-        "--statement-threads",
-        type=_positive_int,
-        default=defaults.statement_threads,
-        metavar="N",
-        help="worker threads running SQLite work (default %(default)s)",
-    )
-    serve.add_argument(
-        "--max-response-bytes",
-        type=_positive_int,
-        default=defaults.max_response_bytes,
-        help="largest value and largest unstreamed response (default %(default)s)",
-    )
-    serve.add_argument(
-        "--header-timeout",
-        type=_positive_float,
-        default=defaults.header_timeout,
-        metavar="SECONDS",
-        help="time a client has to send a request's head (default %(default)s)",
-    )
-    serve.add_argument(
-        "--max-header-bytes",
-        type=_positive_int,
-        default=defaults.max_header_bytes,
-        help="largest request head (default %(default)s)",
-    )
-    serve.add_argument(
-        "--max-connections",
-        type=_positive_int,
-        default=defaults.max_connections,
-        help="open connections past which requests get 503 (default %(default)s)",
-    )
+    for flag, kind, metavar, text in _LIMIT_FLAGS:
+        serve.add_argument(
+            flag,
+            type=kind,
+            default=getattr(defaults, _setting(flag)),
+            metavar=metavar,
+            help=f"{text} (default %(default)s)",
+        )
     serve.add_argument(
         "--allow-origin",
         action="append",
@@ -150,12 +134,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         max_rows=args.max_rows,
         transaction_timeout=args.transaction_timeout,
         busy_timeout=args.busy_timeout,
-        statement_timeout=args.statement_timeout,
-        statement_threads=args.statement_threads,
-        max_response_bytes=args.max_response_bytes,
-        header_timeout=args.header_timeout,
-        max_header_bytes=args.max_header_bytes,
-        max_connections=args.max_connections,
+        **{_setting(flag): getattr(args, _setting(flag)) for flag, *_ in _LIMIT_FLAGS},
         allowed_origins=tuple(args.allow_origin),
         allowed_hosts=tuple(args.allow_host),
         log_level=args.log_level,

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from tests.conftest import ServerProcess, start_server
-from tests.server.conftest import Api, assert_error
+from tests.conftest import ServerProcess
+from tests.server.conftest import Api, assert_error, serving
 
 
 def test_a_text_plain_body_from_a_foreign_origin_is_not_executed(api: Api, db: str) -> None:
@@ -61,12 +61,10 @@ def test_a_loopback_server_answers_loopback_host_names(api: Api, host: str) -> N
 
 @pytest.fixture(scope="module")
 def open_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    process = start_server(
+    yield from serving(
         tmp_path_factory.mktemp("phantomdb-browsers"),
         "--allow-origin", "https://app.example", "--allow-host", "db.internal",
     )  # fmt: skip
-    yield process
-    process.stop()
 
 
 def test_configured_origins_and_hosts_are_served(open_server: ServerProcess) -> None:

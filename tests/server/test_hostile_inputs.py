@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.conftest import ServerProcess, start_server
-from tests.server.conftest import TRANSACTION_HEADER, Api
+from tests.conftest import ServerProcess
+from tests.server.conftest import TRANSACTION_HEADER, Api, serving
 
 SECRET = "the-secret-marker-7d1f"
 OUTSIDE = "/tmp/phantomdb-corpus-outside"  # every file name the corpus tries to write starts so
@@ -137,9 +137,7 @@ HOSTILE_VALUES = [
 
 @pytest.fixture(scope="module")
 def corpus_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    process = start_server(tmp_path_factory.mktemp("phantomdb-corpus") / "data", "--statement-timeout", "0.5")
-    yield process
-    process.stop()
+    yield from serving(tmp_path_factory.mktemp("phantomdb-corpus") / "data", "--statement-timeout", "0.5")
 
 
 class Corpus:

@@ -11,18 +11,17 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from tests.conftest import ServerProcess, start_server
+from tests.conftest import ServerProcess
+from tests.server.conftest import serving
 
 
 @pytest.fixture(scope="module")
 def strict_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    process = start_server(
+    yield from serving(
         tmp_path_factory.mktemp("phantomdb-strict"),
         "--header-timeout", "1", "--max-header-bytes", "8192", "--max-connections", "8",
         "--user", "admin:secret",
     )  # fmt: skip
-    yield process
-    process.stop()
 
 
 def _connect(url: str) -> socket.socket:

@@ -9,30 +9,25 @@ from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import pytest
-import requests
 
-from tests.conftest import ServerProcess, start_server
-from tests.server.conftest import Api, assert_error, create_database
+from tests.conftest import ServerProcess
+from tests.server.conftest import Api, api_on, assert_error, create_database, serving
 
 IDLE_TIMEOUT = 1.0
 
 
 @pytest.fixture(scope="module")
 def small_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    process = start_server(
+    yield from serving(
         tmp_path_factory.mktemp("phantomdb-small"),
         "--max-response-bytes", "100000", "--max-rows", "50",
         "--transaction-timeout", str(IDLE_TIMEOUT),
     )  # fmt: skip
-    yield process
-    process.stop()
 
 
 @pytest.fixture
 def small_api(small_server: ServerProcess) -> Iterator[Api]:
-    session = requests.Session()
-    yield Api(small_server.url, session)
-    session.close()
+    yield from api_on(small_server)
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ import pytest
 import requests
 
 from tests.conftest import ServerProcess, start_server
-from tests.server.conftest import Api, assert_error, create_database
+from tests.server.conftest import Api, api_on, assert_error, create_database, serving
 
 TIME_LIMIT = 3.0
 # Never ends by itself: only the time limit or an interrupt stops it.
@@ -24,16 +24,12 @@ RUNAWAY = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELEC
 
 @pytest.fixture(scope="module")
 def slow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    process = start_server(tmp_path_factory.mktemp("phantomdb-slow"), "--statement-timeout", str(TIME_LIMIT))
-    yield process
-    process.stop()
+    yield from serving(tmp_path_factory.mktemp("phantomdb-slow"), "--statement-timeout", str(TIME_LIMIT))
 
 
 @pytest.fixture
 def slow_api(slow_server: ServerProcess) -> Iterator[Api]:
-    session = requests.Session()
-    yield Api(slow_server.url, session)
-    session.close()
+    yield from api_on(slow_server)
 
 
 def _cpu_seconds(pid: int) -> float:
