@@ -151,7 +151,7 @@ class PhantomDBLite:
         watcher = None
         try:
             try:
-                self.browsers.check(host, origin, fetch_site, content_type, b"")
+                self.browsers.check_request(host, origin, fetch_site)
                 if self.auth.enabled and (route is None or not route.public):
                     await self.auth.authenticate(request.authorization)
                 if route is None:
@@ -161,7 +161,7 @@ class PhantomDBLite:
                     raise ApiError("method_not_allowed", f"{method} is not allowed on {route.template}")
                 if method not in _BODYLESS:
                     request.body = await self._read_body(receive, content_length)
-                    self.browsers.check(None, None, None, content_type, request.body)
+                    self.browsers.check_body(content_type, request.body)
                 if not route.public:
                     watcher = _DisconnectWatcher(receive)
                 response = await handler(request)
@@ -169,8 +169,6 @@ class PhantomDBLite:
                 response = self._error(exc, route)
             except (sqlite3.Error, OverflowError) as exc:
                 response = self._error(translate_sqlite_error(exc), route)
-            except asyncio.CancelledError:
-                raise
             except Exception:
                 logger.exception(
                     "Internal error answering %s %s", method, route.template if route else scope["path"]

@@ -36,14 +36,8 @@ class BrowserChecks:
         if is_loopback(settings.host):
             self.hosts = _LOOPBACK_NAMES | {settings.host.lower()} | set(settings.allowed_hosts)
 
-    def check(
-        self,
-        host: bytes | None,
-        origin: bytes | None,
-        fetch_site: bytes | None,
-        content_type: bytes | None,
-        body: bytes,
-    ) -> None:
+    def check_request(self, host: bytes | None, origin: bytes | None, fetch_site: bytes | None) -> None:
+        """Refuse a foreign ``Host`` on loopback and a cross-origin browser request."""
         if host is not None and self.hosts is not None and _host_name(host) not in self.hosts:
             raise ApiError(
                 "forbidden",
@@ -59,6 +53,10 @@ class BrowserChecks:
                 )
         elif fetch_site is not None and fetch_site not in _SAME_ORIGIN:
             raise ApiError("forbidden", "Cross-site browser requests are refused")
+
+    @staticmethod
+    def check_body(content_type: bytes | None, body: bytes) -> None:
+        """Refuse a body that is not declared JSON (a page's form or text/plain POST)."""
         if body and not _is_json(content_type):
             raise ApiError(
                 "unsupported_media_type",
