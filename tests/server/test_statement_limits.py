@@ -17,7 +17,7 @@ import requests
 from tests.conftest import ServerProcess, start_server
 from tests.server.conftest import Api, api_on, assert_error, create_database, serving
 
-TIME_LIMIT = 3.0
+TIME_LIMIT = 2.0
 # Never ends by itself: only the time limit or an interrupt stops it.
 RUNAWAY = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c"
 
