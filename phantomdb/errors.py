@@ -86,8 +86,14 @@ ERROR_CODES: dict[str, tuple[int, type[PhantomDBError]]] = {
     "database_locked": (503, OperationalError),
     "operational_error": (503, OperationalError),
     "internal_error": (500, InternalError),
+    "statement_timeout": (400, OperationalError),
+    "result_too_large": (400, DataError),
+    "forbidden": (403, OperationalError),
+    "unsupported_media_type": (415, ProgrammingError),
+    "headers_too_large": (431, ProgrammingError),
     # Raised by the client itself, never sent by a server.
-    "connection_failed": (0, OperationalError),
+    "connection_failed": (0, OperationalError),  # the call never reached the server
+    "connection_lost": (0, OperationalError),  # the call was sent: the server may have applied it
     "timeout": (0, OperationalError),
 }
 

@@ -476,6 +476,7 @@ class Transport:
                         "%s %s on %s broke (%s); retry %d", method, _route(path), self.url, reason, attempt
                     )
                     continue
+                code = "connection_failed" if idempotent else "connection_lost"
                 if idempotent:
                     message = (
                         f"Failed to connect to PhantomDB server at {self.url}: "
@@ -486,7 +487,7 @@ class Transport:
                         f"Lost the connection to PhantomDB server at {self.url} during "
                         f"{method} {_route(path)} ({reason}); not retried, as the server may have applied it"
                     )
-                raise OperationalError(message, code="connection_failed") from None
+                raise OperationalError(message, code=code) from None
             if response.will_close:
                 conn.close()
             else:

@@ -379,6 +379,7 @@ def strict_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KnownSer
     yield from _known_server(
         tmp_path_factory.mktemp("phantomdb-openapi-strict"),
         *("--max-body-bytes", "2048", "--transaction-timeout", "0.3", "--busy-timeout", "0.2"),
+        *("--statement-timeout", "0.5", "--max-response-bytes", "4096"),
     )
 
 
@@ -430,6 +431,47 @@ def test_a_write_lock_held_too_long_conforms(strict_server: KnownServer) -> None
     case.validate_response(
         response, checks=[status_code_conformance, content_type_conformance, response_schema_conformance]
     )
+
+
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [({"Origin": "http://evil.example"}, 403), ({"Content-Type": "text/plain"}, 415)],
+)
+def test_a_refused_browser_request_conforms(
+    strict_server: KnownServer, headers: dict[str, str], status: int
+) -> None:
+    case, response = _send(
+        strict_server,
+        "/databases/{database}/query",
+        "POST",
+        path_parameters={"database": DATABASE},
+        headers=headers,
+        body={"query": "SELECT 1"},
+    )
+    assert response.status_code == status, response.text
+    case.validate_response(response, checks=CHECKS)
+
+
+RUNAWAY = "SELECT 1 UNION ALL SELECT x + 1 FROM c"  # a recursive CTE that never ends
+
+
+@pytest.mark.parametrize(
+    ("sql", "code"),
+    [
+        (f"WITH RECURSIVE c(x) AS ({RUNAWAY}) SELECT max(x) FROM c", "statement_timeout"),
+        ("SELECT randomblob(3000), randomblob(3000)", "result_too_large"),
+    ],
+)
+def test_a_statement_over_the_limits_conforms(strict_server: KnownServer, sql: str, code: str) -> None:
+    case, response = _send(
+        strict_server,
+        "/databases/{database}/query",
+        "POST",
+        path_parameters={"database": DATABASE},
+        body={"query": sql},
+    )
+    assert response.status_code == 400 and response.json()["error"]["code"] == code, response.text
+    case.validate_response(response, checks=CHECKS)
 
 
 def test_the_spec_is_valid_and_its_examples_match_their_schemas() -> None:

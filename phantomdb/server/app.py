@@ -2,14 +2,16 @@
 
 No framework: Starlette's routing and request objects cost about 50 us a call
 (shared/PERF-NOTES.md), as much as the SQLite work of a point select. Each
-request is routed, authenticated, its body read within the size limit, its
-handler run, any error turned into the JSON of docs/rest-api.md, and the
-response written with one ``send`` for the head and one for the body (the
-protocol in ``serve`` puts both in one TCP send).
+request is routed, checked against browser attacks, authenticated, its body
+read within the size limit, its handler run (cancelled if the client goes
+away), any error turned into the JSON of docs/rest-api.md, and the response
+written with one ``send`` for the head and one for the body (the protocol in
+``serve`` puts both in one TCP send).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sqlite3
 import time
@@ -19,11 +21,13 @@ import orjson
 
 from phantomdb.server import VERSION, databases, query, rows, transactions
 from phantomdb.server.auth import CHALLENGES, Authenticator
+from phantomdb.server.browsers import BrowserChecks
 from phantomdb.server.config import Settings
 from phantomdb.server.errors import ApiError, translate_sqlite_error
 from phantomdb.server.messages import Request, Response, error_response
 from phantomdb.server.metrics import CONTENT_TYPE, Metrics
 from phantomdb.server.routing import Route, Router
+from phantomdb.server.statements import Statements
 from phantomdb.server.storage import Storage
 from phantomdb.server.transactions import TransactionManager
 
@@ -81,8 +85,10 @@ class PhantomDBLite:
         self.router = Router(ROUTES)
         self.metrics = Metrics([route.template for route in ROUTES] + [UNMATCHED])
         self.storage = Storage(settings)
-        self.transactions = TransactionManager(self.storage, settings, self.metrics)
+        self.statements = Statements(settings)
+        self.transactions = TransactionManager(self.storage, settings, self.metrics, self.statements)
         self.auth = Authenticator(settings.credentials)
+        self.browsers = BrowserChecks(settings)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "http":
@@ -99,6 +105,7 @@ class PhantomDBLite:
     async def shutdown(self) -> None:
         """Roll back open transactions and close every SQLite connection."""
         await self.transactions.close()
+        self.statements.close()
         self.storage.close()
 
     async def _lifespan(self, receive: Any, send: Any) -> None:
@@ -125,7 +132,7 @@ class PhantomDBLite:
         found = self.router.match(scope["path"])
         route, params = found if found is not None else (None, {})
         request = Request(self, method, params, scope["query_string"])
-        content_length = None
+        content_length = host = origin = fetch_site = content_type = None
         for name, value in scope["headers"]:
             if name == b"authorization":
                 request.authorization = value
@@ -133,38 +140,59 @@ class PhantomDBLite:
                 request.transaction = value.decode("latin-1") or None
             elif name == b"content-length":
                 content_length = value
+            elif name == b"content-type":
+                content_type = value
+            elif name == b"host":
+                host = value
+            elif name == b"origin":
+                origin = value
+            elif name == b"sec-fetch-site":
+                fetch_site = value
+        watcher = None
         try:
-            if self.auth.enabled and (route is None or not route.public):
-                await self.auth.authenticate(request.authorization)
-            if route is None:
-                raise ApiError("route_not_found", f"No route for {method} {scope['path']}")
-            handler = route.handlers.get(method)
-            if handler is None:
-                raise ApiError("method_not_allowed", f"{method} is not allowed on {route.template}")
-            if method not in _BODYLESS:
-                request.body = await self._read_body(receive, content_length)
-            response = await handler(request)
-        except ApiError as exc:
-            response = self._error(exc, route)
-        except (sqlite3.Error, OverflowError) as exc:
-            response = self._error(translate_sqlite_error(exc), route)
-        except Exception:
-            logger.exception(
-                "Internal error answering %s %s", method, route.template if route else scope["path"]
-            )
-            response = self._error(
-                ApiError("internal_error", "Internal server error: the server logged it"), route
-            )
-        try:
-            await self._send(send, response)
+            try:
+                self.browsers.check_request(host, origin, fetch_site)
+                if self.auth.enabled and (route is None or not route.public):
+                    await self.auth.authenticate(request.authorization)
+                if route is None:
+                    raise ApiError("route_not_found", f"No route for {method} {scope['path']}")
+                handler = route.handlers.get(method)
+                if handler is None:
+                    raise ApiError("method_not_allowed", f"{method} is not allowed on {route.template}")
+                if method not in _BODYLESS:
+                    request.body = await self._read_body(receive, content_length)
+                    self.browsers.check_body(content_type, request.body)
+                if not route.public:
+                    watcher = _DisconnectWatcher(receive)
+                response = await handler(request)
+            except ApiError as exc:
+                response = self._error(exc, route)
+            except (sqlite3.Error, OverflowError) as exc:
+                response = self._error(translate_sqlite_error(exc), route)
+            except Exception:
+                logger.exception(
+                    "Internal error answering %s %s", method, route.template if route else scope["path"]
+                )
+                response = self._error(
+                    ApiError("internal_error", "Internal server error: the server logged it"), route
+                )
+            try:
+                await self._send(send, response)
+            finally:
+                label = route.template if route is not None else UNMATCHED
+                self.metrics.observe(
+                    label,
+                    method if method in _METHODS else "OTHER",
+                    response.status,
+                    time.perf_counter() - started,
+                )
+        except asyncio.CancelledError:
+            if watcher is None or not watcher.fired:
+                raise
+            asyncio.current_task().uncancel()  # type: ignore[union-attr]  # the client left: nobody to answer
         finally:
-            label = route.template if route is not None else UNMATCHED
-            self.metrics.observe(
-                label,
-                method if method in _METHODS else "OTHER",
-                response.status,
-                time.perf_counter() - started,
-            )
+            if watcher is not None:
+                watcher.stop()
 
     async def _read_body(self, receive: Any, content_length: bytes | None) -> bytes:
         """The whole request body, refused with 413 as soon as it exceeds the limit."""
@@ -203,22 +231,52 @@ class PhantomDBLite:
             response.headers.append((b"connection", b"close"))
         return response
 
-    @staticmethod
-    async def _send(send: Any, response: Response) -> None:
+    async def _send(self, send: Any, response: Response) -> None:
         headers = response.headers
         if response.content_type:
             headers.append((b"content-type", response.content_type))
         stream = response.stream
+        stall_timeout = self.settings.transaction_timeout
         if stream is None:
             if response.status != 204:  # a 204 has no body, so no Content-Length either (RFC 9110)
                 headers.append((b"content-length", b"%d" % len(response.body)))
             await send({"type": "http.response.start", "status": response.status, "headers": headers})
             await send({"type": "http.response.body", "body": response.body})
             return
+        abandoned = False
         try:
             await send({"type": "http.response.start", "status": response.status, "headers": headers})
             async for chunk in stream.chunks:
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                # A client that stops reading stalls send(): it may not hold the result's
+                # connection (and transaction) for longer than an idle transaction may.
+                await asyncio.wait_for(
+                    send({"type": "http.response.body", "body": chunk, "more_body": True}), stall_timeout
+                )
             await send({"type": "http.response.body", "body": b""})
+        except TimeoutError:
+            abandoned = True  # returning without the last chunk makes uvicorn close the connection
         finally:
             stream.close()
+            if abandoned:
+                stream.abandon()
+
+
+class _DisconnectWatcher:
+    """Cancels the current task when the client disconnects, which interrupts its statement."""
+
+    __slots__ = ("_task", "fired")
+
+    def __init__(self, receive: Any):
+        self.fired = False
+        request_task = asyncio.current_task()
+        self._task = asyncio.get_running_loop().create_task(self._watch(receive, request_task))
+
+    async def _watch(self, receive: Any, request_task: asyncio.Task[Any] | None) -> None:
+        while (await receive())["type"] != "http.disconnect":
+            pass
+        self.fired = True
+        if request_task is not None:
+            request_task.cancel()
+
+    def stop(self) -> None:
+        self._task.cancel()

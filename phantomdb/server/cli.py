@@ -43,6 +43,21 @@ def _positive_int(text: str) -> int:
     return value
 
 
+# The limits of docs/server.md: flag, type, metavar, help; each flag is the Settings field of its name.
+_LIMIT_FLAGS = (
+    ("--statement-timeout", _positive_float, "SECONDS", "a statement running longer is interrupted"),
+    ("--statement-threads", _positive_int, "N", "worker threads running SQLite work"),
+    ("--max-response-bytes", _positive_int, "N", "largest value and largest unstreamed response"),
+    ("--header-timeout", _positive_float, "SECONDS", "time a client has to send a request's head"),
+    ("--max-header-bytes", _positive_int, "N", "largest request head"),
+    ("--max-connections", _positive_int, "N", "open connections past which requests get 503"),
+)
+
+
+def _setting(flag: str) -> str:
+    return flag[2:].replace("-", "_")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="phantomdb", description="PhantomDB tools.")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -91,6 +106,28 @@ def build_parser() -> argparse.ArgumentParser:
         default=defaults.busy_timeout,
         metavar="SECONDS",
         help="how long a write waits for another transaction's lock (default %(default)s)",
+    )
+    for flag, kind, metavar, text in _LIMIT_FLAGS:
+        serve.add_argument(
+            flag,
+            type=kind,
+            default=getattr(defaults, _setting(flag)),
+            metavar=metavar,
+            help=f"{text} (default %(default)s)",
+        )
+    serve.add_argument(
+        "--allow-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="serve browser requests from this origin (scheme://host[:port]); repeatable",
+    )
+    serve.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="HOST",
+        help="accept this Host header besides the loopback names; repeatable",
     )
     serve.add_argument("--log-level", choices=LOG_LEVELS, default=defaults.log_level)
 
@@ -160,6 +197,9 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         max_rows=args.max_rows,
         transaction_timeout=args.transaction_timeout,
         busy_timeout=args.busy_timeout,
+        **{_setting(flag): getattr(args, _setting(flag)) for flag, *_ in _LIMIT_FLAGS},
+        allowed_origins=tuple(args.allow_origin),
+        allowed_hosts=tuple(args.allow_host),
         log_level=args.log_level,
     )
 

@@ -36,6 +36,14 @@ class Settings:
     busy_timeout: float = 5.0  # seconds a call waits for another transaction's write lock
     log_level: str = "info"
     keepalive_timeout: int = 75  # the Django backend keeps its connections open
+    statement_timeout: float = 30.0  # seconds one statement may run before it is interrupted
+    statement_threads: int = 8  # worker threads that run SQLite work off the event loop
+    max_response_bytes: int = 64 * 1024 * 1024  # largest value, and largest unstreamed response body
+    header_timeout: float = 10.0  # seconds a client has to send a request's head
+    max_header_bytes: int = 1024 * 1024  # largest request head: a select's query string can be long
+    max_connections: int = 1024  # open connections (and requests) past which the server answers 503
+    allowed_origins: tuple[str, ...] = ()  # browser origins whose requests are served
+    allowed_hosts: tuple[str, ...] = ()  # Host names accepted besides the loopback ones
 
     def __post_init__(self) -> None:
         if self.durability not in DURABILITY_LEVELS:
@@ -44,13 +52,18 @@ class Settings:
             )
         if self.log_level not in LOG_LEVELS:
             raise ValueError(f"log level must be one of {', '.join(LOG_LEVELS)}, not {self.log_level!r}")
-        for name in ("max_body_bytes", "max_rows"):
+        for name in (
+            "max_body_bytes", "max_rows", "statement_threads", "max_response_bytes", "max_header_bytes",
+            "max_connections",
+        ):  # fmt: skip
             if getattr(self, name) < 1:
                 raise ValueError(f"{name.replace('_', '-')} must be at least 1")
-        for name in ("transaction_timeout", "busy_timeout"):
+        for name in ("transaction_timeout", "busy_timeout", "statement_timeout", "header_timeout"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name.replace('_', '-')} must be positive")
             object.__setattr__(self, name, float(getattr(self, name)))  # 30 and 30.0 alike
+        object.__setattr__(self, "allowed_origins", tuple(self.allowed_origins))
+        object.__setattr__(self, "allowed_hosts", tuple(host.lower() for host in self.allowed_hosts))
 
 
 def parse_user(text: str) -> tuple[str, str]:

@@ -18,7 +18,7 @@ async def list_databases(request: Request) -> Response:
 
 async def create_database(request: Request) -> Response:
     name = text_field(request.json_object(), "name", required=True)
-    request.app.storage.create(name)
+    await request.app.statements.call(request.app.storage.create, name)
     return json_response({"name": name}, 201)
 
 

@@ -35,7 +35,7 @@ _NO_SUCH_TABLE = re.compile(r"no such table: (?:\w+\.)?(.+)")
 _NO_SUCH_COLUMN = re.compile(r"no such column: (.+)")
 _NO_COLUMN_NAMED = re.compile(r"table \S+ has no column named (.+)")
 _STORAGE_FAILURES = ("SQLITE_IOERR", "SQLITE_FULL", "SQLITE_CANTOPEN", "SQLITE_CORRUPT", "SQLITE_NOMEM")
-_DATA_FAILURES = ("SQLITE_TOOBIG", "SQLITE_MISMATCH", "SQLITE_RANGE")
+_DATA_FAILURES = ("SQLITE_MISMATCH", "SQLITE_RANGE")
 # Messages of statements that failed while they ran (not for their text): a
 # function of the library raised (an invalid regular expression, an unknown
 # time zone), malformed JSON, arithmetic past 64 bits, TEXT that is not UTF-8.
@@ -77,6 +77,10 @@ def translate_sqlite_error(exc: Exception) -> ApiError:
         return ApiError("operational_error", "The database was dropped while the call ran")
     if errorname.startswith(_STORAGE_FAILURES):
         return ApiError("operational_error", message)
+    if errorname == "SQLITE_TOOBIG":
+        return ApiError(
+            "data_error", f"A value is larger than the server's limit (--max-response-bytes): {message}"
+        )
     if isinstance(exc, sqlite3.DataError) or errorname in _DATA_FAILURES:
         return ApiError("data_error", message)
     if isinstance(exc, sqlite3.NotSupportedError):

@@ -2,7 +2,8 @@
 
 A call that carries ``PhantomDB-Transaction`` runs on that transaction's
 connection (one call at a time); any other call borrows an autocommit
-connection from the database's pool.
+connection from the database's pool. Its SQLite work runs on the server's
+worker threads (``statements``), one piece at a time.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import sqlite3
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from phantomdb.server.errors import ApiError
 from phantomdb.server.storage import Pool, StorageConnection, retry_busy
 
 if TYPE_CHECKING:
@@ -55,6 +57,13 @@ class Lease:
         """Hand the lease to whoever sends the response; it calls ``release`` when done."""
         self.kept = True
 
+    def abandon(self) -> None:
+        """The client stopped reading a streamed result: its transaction, if any, cannot go on."""
+        if self.transaction is not None:
+            self._request.app.transactions.end_broken(
+                self.transaction, "its client stopped reading a result for longer than the idle timeout"
+            )
+
     def release(self) -> None:
         if self.transaction is not None:
             self.transaction.leave()
@@ -62,32 +71,54 @@ class Lease:
             self.pool.release(self.conn)
 
     def run(self, fn: Callable[..., T], *args: Any) -> Awaitable[T]:
-        """``await lease.run(fn, ...)``: ``fn(conn, *args)``, retried while another transaction
-        holds the write lock (``retry_busy`` itself, without another coroutine around it)."""
-        return retry_busy(self.settings.busy_timeout, fn, self.conn, *args)
+        """``await lease.run(fn, ...)``: ``fn(conn, *args)`` on a worker thread, retried while
+        another transaction holds the write lock."""
+        return retry_busy(self.settings.busy_timeout, self.pool.writers, self._run, fn, *args)
+
+    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
+        try:
+            return await self._request.app.statements.run(self.conn, fn, *args)
+        except ApiError as exc:
+            transaction = self.transaction
+            if exc.code == "statement_timeout" and transaction is not None and not self.conn.in_transaction:
+                # SQLite rolled the whole transaction back when it interrupted a write in it.
+                self._request.app.transactions.end_broken(transaction, exc.message)
+                raise ApiError(exc.code, exc.message + "; the transaction was rolled back") from None
+            raise
 
     async def atomic(self, fn: Callable[..., T], *args: Any) -> T:
         """``fn(conn, *args)`` all or nothing: in its own transaction, or a savepoint inside the client's."""
-        conn = self.conn
         if self.transaction is None:
             await self.run(_begin_immediate)
             finish, undo = ("COMMIT",), ("ROLLBACK",)
         else:
-            conn.execute(f"SAVEPOINT {_SAVEPOINT}")
             finish, undo = (f"RELEASE {_SAVEPOINT}",), (f"ROLLBACK TO {_SAVEPOINT}", f"RELEASE {_SAVEPOINT}")
-        try:
-            result = fn(conn, *args)
-            for sql in finish:
-                conn.execute(sql)
-        except BaseException:
-            try:
-                for sql in undo:
-                    conn.execute(sql)
-            except sqlite3.Error:
-                conn.dirty = True
-            raise
-        return result
+        return await self._run(_atomically, self.transaction is not None, finish, undo, fn, *args)
 
 
 def _begin_immediate(conn: sqlite3.Connection) -> None:
     conn.execute("BEGIN IMMEDIATE")
+
+
+def _atomically(
+    conn: StorageConnection,
+    savepoint: bool,
+    finish: tuple[str, ...],
+    undo: tuple[str, ...],
+    fn: Callable[..., T],
+    *args: Any,
+) -> T:
+    if savepoint:
+        conn.execute(f"SAVEPOINT {_SAVEPOINT}")
+    try:
+        result = fn(conn, *args)
+        for sql in finish:
+            conn.execute(sql)
+    except BaseException:
+        try:
+            for sql in undo:
+                conn.execute(sql)
+        except sqlite3.Error:
+            conn.dirty = True
+        raise
+    return result

@@ -128,11 +128,15 @@ class Response:
 
 
 class Stream:
-    """Body chunks produced after the handler returned, plus what to release afterwards."""
+    """Body chunks produced after the handler returned, plus what to release afterwards.
 
-    def __init__(self, chunks: AsyncIterator[bytes], close: Callable[[], None]):
+    ``abandon`` is called (before ``close``) when the client stopped reading.
+    """
+
+    def __init__(self, chunks: AsyncIterator[bytes], close: Callable[[], None], abandon: Callable[[], None]):
         self.chunks = chunks
         self.close = close
+        self.abandon = abandon
 
 
 def json_response(data: Any, status: int = 200) -> Response:

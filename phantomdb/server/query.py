@@ -58,15 +58,23 @@ def _may_change_settings(sql: str, after_pragma: int) -> bool:
     return pragma is None or pragma.group(2) == "=" or pragma.group(1).lower() not in _READING_PRAGMAS
 
 
-def _execute_batch(conn: sqlite3.Connection, sql: str, batch: list[list[Any]]) -> int:
+def _execute_batch(
+    conn: sqlite3.Connection, sql: str, batch: list[list[Any]], inserts: bool
+) -> tuple[int, Any]:
     cursor = conn.executemany(sql, batch)
     rowcount = cursor.rowcount
     cursor.close()
-    return rowcount
+    # A pooled connection's last insert rowid may be another caller's: only inserts report it.
+    lastrowid = conn.execute("SELECT last_insert_rowid()").fetchone()[0] if inserts and rowcount > 0 else None
+    return rowcount, lastrowid
 
 
-def _last_insert_rowid(conn: sqlite3.Connection) -> int:
-    return conn.execute("SELECT last_insert_rowid()").fetchone()[0]
+def _execute(
+    conn: sqlite3.Connection, sql: str, params: list[Any], max_rows: int
+) -> tuple[sqlite3.Cursor, Any]:
+    """Run the statement; return its cursor and its first ``max_rows + 1`` rows (None: no rows)."""
+    cursor = conn.execute(sql, params)
+    return cursor, cursor.fetchmany(max_rows + 1) if cursor.description is not None else None
 
 
 def _no_rows(rowcount: int, lastrowid: int | None) -> Response:
@@ -91,19 +99,22 @@ async def run_query(request: Request) -> Response:
     async with Lease(request) as lease:
         conn = lease.conn
         keyword, end = _first_keyword(sql, lease.transaction is not None)
+        if keyword == "ATTACH":  # ATTACH '' (a scratch database) passes the authorizer, like VACUUM's
+            raise ApiError("not_supported", "PhantomDB Lite does not attach databases (ATTACH)")
         if keyword == "PRAGMA" and _may_change_settings(sql, end):
             conn.dirty = True
-        # A pooled connection's last insert rowid may be another caller's: only inserts report it.
         inserts = keyword in ("INSERT", "REPLACE")
         if batch is not None:
-            rowcount = await lease.atomic(_execute_batch, sql, batch)
-            return _no_rows(rowcount, _last_insert_rowid(conn) if inserts and rowcount > 0 else None)
-        cursor = await lease.run(sqlite3.Connection.execute, sql, bind_params(body.get("params")))
+            rowcount, lastrowid = await lease.atomic(_execute_batch, sql, batch, inserts)
+            return _no_rows(rowcount, lastrowid)
+        cursor, rows = await lease.run(
+            _execute, sql, bind_params(body.get("params")), lease.settings.max_rows
+        )
         if lease.transaction is None and conn.in_transaction:  # a BEGIN our check missed
             cursor.close()
             raise ApiError("not_supported", "Transactions begin with POST /transactions, not through /query")
-        if cursor.description is not None:
-            return result_response(lease, cursor, query_fields=True, inserts=inserts)
+        if rows is not None:
+            return result_response(lease, cursor, rows, query_fields=True, inserts=inserts)
         rowcount = cursor.rowcount
         cursor.close()
     return _no_rows(rowcount, cursor.lastrowid if inserts and rowcount > 0 else None)

@@ -4,12 +4,12 @@ orjson writes the rows; only values JSON lacks are tagged: BLOBs as
 ``{"$bytes": ...}`` (through orjson's ``default``) and infinite REALs as
 ``{"$float": ...}`` (orjson would write them as null). A result longer than the
 server's ``max_rows`` goes out as one chunked response, ``fetchmany`` chunk by
-chunk, that still parses as one JSON document.
+chunk on a worker thread, that still parses as one JSON document. A whole
+(unstreamed) body is bounded by ``max_response_bytes``; so is every value.
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import math
 import sqlite3
@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from phantomdb.server.errors import ApiError
 from phantomdb.server.messages import Response, Stream
 
 if TYPE_CHECKING:
@@ -99,17 +100,18 @@ def _cursor_tail(cursor: sqlite3.Cursor, query_fields: bool, inserts: bool) -> d
 
 
 def result_response(
-    lease: Lease, cursor: sqlite3.Cursor, *, query_fields: bool, inserts: bool = False
+    lease: Lease, cursor: sqlite3.Cursor, rows: list[Any], *, query_fields: bool, inserts: bool = False
 ) -> Response:
-    """The response for a cursor with rows: whole, or streamed when longer than max_rows.
+    """The response for a cursor with rows (its first ``max_rows + 1`` fetched as ``rows``):
+    whole, or streamed when longer than max_rows.
 
     ``query_fields`` adds what ``POST /query`` answers besides columns and rows
     (types, rowcount, and lastrowid when the statement ``inserts``). A streamed
     response takes the lease over and releases it when the last chunk is out.
     """
-    max_rows = lease.settings.max_rows
+    settings = lease.settings
+    max_rows = settings.max_rows
     columns = [description[0] for description in cursor.description]
-    rows = cursor.fetchmany(max_rows + 1)
     if len(rows) <= max_rows:
         if not query_fields:  # a table select: the body is {"columns", "rows", "encoded"}
             rows_json, encoded = encode_rows(rows)
@@ -121,6 +123,12 @@ def result_response(
             head = {"columns": columns, "types": types.names}
             body = result_body(head, rows, _cursor_tail(cursor, True, inserts))
         cursor.close()
+        if len(body) > settings.max_response_bytes:
+            raise ApiError(
+                "result_too_large",
+                f"The result is larger than the server's limit of {settings.max_response_bytes} bytes"
+                " (--max-response-bytes): select fewer or smaller values, or page with limit and offset",
+            )
         return Response(200, body)
     lease.keep()
 
@@ -128,11 +136,16 @@ def result_response(
         cursor.close()
         lease.release()
 
-    chunks = _stream_rows(cursor, columns, rows, max_rows, query_fields, inserts)
-    return Response(200, stream=Stream(chunks, close))
+    chunks = _stream_rows(lease, cursor, columns, rows, max_rows, query_fields, inserts)
+    return Response(200, stream=Stream(chunks, close, lease.abandon))
+
+
+def _fetch(conn: sqlite3.Connection, cursor: sqlite3.Cursor, size: int) -> list[Any]:
+    return cursor.fetchmany(size)
 
 
 async def _stream_rows(
+    lease: Lease,
     cursor: sqlite3.Cursor,
     columns: list[str],
     first: list[Any],
@@ -152,8 +165,7 @@ async def _stream_rows(
         encoded = encoded or tagged
         yield separator + rows_json[1:-1]
         separator = b","
-        await asyncio.sleep(0)  # let other requests in between chunks
-        rows = cursor.fetchmany(chunk_size)
+        rows = await lease.run(_fetch, cursor, chunk_size)
     tail = _cursor_tail(cursor, query_fields, inserts)
     if query_fields:
         tail = {"types": types.names, **tail}

@@ -32,6 +32,7 @@ from phantomdb.server.messages import (
     text_field,
 )
 from phantomdb.server.results import result_body, result_response
+from phantomdb.server.storage import Pool
 from phantomdb.server.values import bind_params, bind_values
 
 
@@ -145,11 +146,18 @@ async def select_rows_from_body(request: Request) -> Response:
     return await _select(request, table, sql, params)
 
 
+def _guarded_select(
+    conn: sqlite3.Connection, guard: FragmentGuard, sql: str, params: list[Any], max_rows: int
+) -> tuple[sqlite3.Cursor, list[Any]]:
+    cursor = guard.execute(conn, sql, params)
+    return cursor, cursor.fetchmany(max_rows + 1)
+
+
 async def _select(request: Request, table: str, sql: str, params: list[Any]) -> Response:
     guard = FragmentGuard(table, "condition or ordering")
     async with Lease(request) as lease:
-        cursor = await lease.run(guard.execute, sql, params)
-        return result_response(lease, cursor, query_fields=False)
+        cursor, rows = await lease.run(_guarded_select, guard, sql, params, lease.settings.max_rows)
+        return result_response(lease, cursor, rows, query_fields=False)
 
 
 # Insert ---------------------------------------------------------------------
@@ -167,17 +175,31 @@ def _insert_statement(table: str, columns: tuple[str, ...], returning: tuple[str
     return sql
 
 
-def _insert(conn: sqlite3.Connection, statements: list[tuple[str, list[Any]]]) -> tuple[list[Any], int, Any]:
-    """Run the inserts in order; return the returned rows, the rowcount and the last rowid."""
+def _insert(
+    conn: sqlite3.Connection,
+    pool: Pool,
+    table: str,
+    returning: list[str] | None,
+    rows: list[tuple[tuple[str, ...], list[Any]]],
+) -> tuple[list[Any], int, Any, list[str]]:
+    """Run the inserts in order; return the returned rows, the rowcount, the last rowid and the
+    returned columns (the primary key unless the call named them)."""
+    if returning is None:
+        returning = pool.primary_key(conn, table)
+    returned_columns = tuple(returning)
+    sql_by_columns: dict[tuple[str, ...], str] = {}  # rows of a bulk insert mostly share columns
     returned: list[Any] = []
     rowcount = 0
     lastrowid = None
-    for sql, values in statements:
+    for columns, values in rows:
+        sql = sql_by_columns.get(columns)
+        if sql is None:
+            sql = sql_by_columns[columns] = _insert_statement(table, columns, returned_columns)
         cursor = conn.execute(sql, values)
         returned += cursor.fetchall()
         rowcount += cursor.rowcount
         lastrowid = cursor.lastrowid
-    return returned, rowcount, lastrowid
+    return returned, rowcount, lastrowid, returning
 
 
 async def insert_rows(request: Request) -> Response:
@@ -186,23 +208,12 @@ async def insert_rows(request: Request) -> Response:
     if not isinstance(rows, list) or not rows or not all(isinstance(row, dict) for row in rows):
         raise invalid("The body must be a row (an object of column -> value) or a non-empty list of rows")
     table = request.params["table"]
-    returning = request.query.get("returning")
+    values = [(tuple(row), bind_values(row.values())) for row in rows]
     async with Lease(request) as lease:
-        if returning is None:
-            returning = lease.pool.primary_key(lease.conn, table)
-        returned_columns = tuple(returning)
-        sql_by_columns: dict[tuple[str, ...], str] = {}  # rows of a bulk insert mostly share columns
-        statements = []
-        for row in rows:
-            columns = tuple(row)
-            sql = sql_by_columns.get(columns)
-            if sql is None:
-                sql = sql_by_columns[columns] = _insert_statement(table, columns, returned_columns)
-            statements.append((sql, bind_values(row.values())))
-        if len(statements) == 1:
-            returned, rowcount, lastrowid = await lease.run(_insert, statements)
-        else:
-            returned, rowcount, lastrowid = await lease.atomic(_insert, statements)
+        run = lease.run if len(values) == 1 else lease.atomic
+        returned, rowcount, lastrowid, returning = await run(
+            _insert, lease.pool, table, request.query.get("returning"), values
+        )
     body_bytes = result_body({"rowcount": rowcount, "columns": returning}, returned, {"lastrowid": lastrowid})
     return Response(201, body_bytes)
 

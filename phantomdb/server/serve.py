@@ -6,15 +6,22 @@ We bind the listening socket ourselves so that port 0 works and the ready
 line names the real port. uvicorn writes a response's head as soon as the
 application starts the response and its body separately; ``HeldHeadTransport``
 holds the head back until the body follows, so that both leave in one send.
+
+uvicorn limits connections (``limit_concurrency``) and idle keep-alive time,
+but with httptools it neither bounds a request head's size nor the time to
+send it: ``HeldHeadHttpToolsProtocol`` adds both, before any of the request
+reaches the application (and so before authentication).
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import socket
 from collections.abc import Callable
 from typing import Any
 
+import orjson
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
@@ -69,10 +76,72 @@ class HeldHeadTransport:
 
 
 class HeldHeadHttpToolsProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol writing through ``HeldHeadTransport``."""
+    """uvicorn's httptools protocol writing through ``HeldHeadTransport``, with head limits.
+
+    While a request head is being read (from the connection's first byte or the
+    end of the previous response), its bytes are counted and a timer runs:
+    past ``max_header_bytes`` the answer is ``431`` and the connection closes;
+    past ``header_timeout`` the connection just closes.
+    """
+
+    def __init__(self, *args: Any, settings: Settings, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self._max_head = settings.max_header_bytes
+        self._head_timeout = settings.header_timeout
+        self._head_bytes: int | None = 0  # None while no head is being read
+        self._head_timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(HeldHeadTransport(transport, self.loop))  # type: ignore[arg-type]
+        self._await_head()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._head_read()
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        if self._head_bytes is not None:
+            self._head_bytes += len(data)
+            if self._head_bytes > self._max_head:
+                self._head_read()
+                self._refuse_head()
+                return
+        super().data_received(data)
+
+    def on_headers_complete(self) -> None:
+        self._head_read()
+        super().on_headers_complete()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if not self.transport.is_closing() and not self.pipeline:
+            self._await_head()
+
+    def _await_head(self) -> None:
+        self._head_bytes = 0
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+        self._head_timer = self.loop.call_later(self._head_timeout, self._head_too_slow)
+
+    def _head_read(self) -> None:
+        self._head_bytes = None
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def _head_too_slow(self) -> None:
+        self._head_timer = None
+        if self._head_bytes:  # an idle keep-alive connection is timeout_keep_alive's business
+            self.transport.close()
+
+    def _refuse_head(self) -> None:
+        message = f"The request head is larger than the server's limit of {self._max_head} bytes"
+        body = orjson.dumps({"error": {"code": "headers_too_large", "message": message}})
+        self.transport.write(
+            b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: application/json\r\n"
+            b"connection: close\r\ncontent-length: %d\r\n\r\n%s" % (len(body), body)
+        )
+        self.transport.close()
 
 
 class LiteServer(uvicorn.Server):
@@ -104,7 +173,7 @@ def socket_url(sock: socket.socket) -> str:
 def build_server(settings: Settings, on_ready: Callable[[], None]) -> LiteServer:
     config = uvicorn.Config(
         PhantomDBLite(settings),
-        http=HeldHeadHttpToolsProtocol,
+        http=functools.partial(HeldHeadHttpToolsProtocol, settings=settings),  # type: ignore[arg-type]
         loop="auto",  # uvloop when installed
         ws="none",
         lifespan="on",
@@ -114,6 +183,7 @@ def build_server(settings: Settings, on_ready: Callable[[], None]) -> LiteServer
         server_header=False,
         proxy_headers=False,
         timeout_keep_alive=settings.keepalive_timeout,
+        limit_concurrency=settings.max_connections,
         timeout_graceful_shutdown=5,
     )
     return LiteServer(config, on_ready)

@@ -1,11 +1,11 @@
 """The SQLite files behind PhantomDB Lite: one per database, pooled connections, lock waits.
 
 Every database is ``<data-dir>/<name>.sqlite3`` in WAL mode. Connections run in
-autocommit (``isolation_level=None``) with SQLite's busy timeout at 0: SQLite
-work runs inline on the event loop thread, so a sleeping busy handler would
-freeze the very loop on which the lock holder must commit. Instead
+autocommit (``isolation_level=None``) with SQLite's busy timeout at 0: a
+sleeping busy handler would hold a worker thread for the whole wait. Instead
 ``retry_busy`` awaits a short ``asyncio.sleep`` and tries again until the
-server's busy timeout, then answers ``database_locked``.
+server's busy timeout, then answers ``database_locked``. Writers of one
+database wait in one queue, so they get the write lock in arrival order.
 """
 
 from __future__ import annotations
@@ -14,13 +14,14 @@ import asyncio
 import logging
 import re
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 from phantomdb.server.config import Settings
 from phantomdb.server.errors import ApiError
 from phantomdb.server.functions import register_functions
+from phantomdb.server.policy import StatementPolicy
 
 logger = logging.getLogger(__name__)
 
@@ -35,40 +36,52 @@ Guard = Callable[[int, "str | None", "str | None", "str | None", "str | None"], 
 
 
 class StorageConnection(sqlite3.Connection):
-    """A SQLite connection with a slot for the authorizer of the statement being prepared.
+    """A SQLite connection with the statement policy and a slot for a table call's guard.
 
     One authorizer stays installed for the connection's life: installing one
     expires every prepared statement, which would cost a re-prepare per call.
-    ``guard`` is None for plain SQL (only ATTACH of another file is refused)
-    and a ``fragments.FragmentGuard`` while a table call prepares a statement
-    that holds client conditions. ``dirty`` marks a connection whose settings
-    a client changed (PRAGMA): it is closed instead of going back to the pool.
+    ``policy`` (``policy.StatementPolicy``) applies to every statement;
+    ``guard`` is a ``fragments.FragmentGuard`` while a table call prepares a
+    statement that holds client conditions. ``dirty`` marks a connection whose
+    settings or TEMP schema a client changed: it is closed instead of going back
+    to the pool.
     """
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.guard: Guard | None = None
         self.dirty = False
+        self.policy = StatementPolicy()
         self.set_authorizer(self._authorize)
+
+    def create_function(self, name: str, narg: int, func: Any, *, deterministic: bool = False) -> None:
+        super().create_function(name, narg, func, deterministic=deterministic)
+        self.policy.allow_function(name)
+
+    def create_window_function(self, name: str, num_params: int, aggregate_class: Any, /) -> None:
+        super().create_window_function(name, num_params, aggregate_class)
+        self.policy.allow_function(name)
 
     def _authorize(
         self, action: int, arg1: str | None, arg2: str | None, db: str | None, source: str | None
     ) -> int:
+        policy = self.policy
+        verdict = policy(action, arg1, arg2, db)
+        if policy.changes_connection:
+            self.dirty = True
         guard = self.guard
-        if guard is not None:
-            return guard(action, arg1, arg2, db, source)
-        if action == sqlite3.SQLITE_ATTACH and arg1 != "":  # "" is VACUUM's scratch database
-            return sqlite3.SQLITE_DENY
-        return sqlite3.SQLITE_OK
+        if verdict != sqlite3.SQLITE_OK or guard is None:
+            return verdict
+        return guard(action, arg1, arg2, db, source)
 
 
 def connect(path: Path, settings: Settings) -> StorageConnection:
-    """Open a connection with the dialect's settings and function library."""
+    """Open a connection with the dialect's settings, function library and limits."""
     conn = sqlite3.connect(
         path,
         timeout=0,
         isolation_level=None,
-        check_same_thread=False,  # the embedded server's loop thread is not the importer's
+        check_same_thread=False,  # worker threads take turns on it, one call at a time
         cached_statements=512,
         factory=StorageConnection,
     )
@@ -76,9 +89,11 @@ def connect(path: Path, settings: Settings) -> StorageConnection:
         # The function library (its case-sensitive, deterministic LIKE included) must
         # be there before a statement reads the schema: generated columns, CHECK
         # constraints and indexes may call it.
-        register_functions(conn)
+        register_functions(conn, regexp_timeout=settings.statement_timeout)
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute(f"PRAGMA synchronous = {settings.durability.upper()}")
+        # No value (randomblob(10**9), a huge REPEAT) can outgrow what a response may hold.
+        conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, settings.max_response_bytes)
     except BaseException:
         conn.close()
         raise
@@ -90,41 +105,46 @@ def database_not_found(name: str) -> ApiError:
     return ApiError("database_not_found", f"Database '{name}' does not exist: {hint}")
 
 
-def is_busy(exc: BaseException) -> bool:
-    if isinstance(exc, ApiError):
-        return exc.code == "database_locked"
-    return isinstance(exc, sqlite3.OperationalError) and getattr(exc, "sqlite_errorname", "").startswith(
-        ("SQLITE_BUSY", "SQLITE_LOCKED")
+def _locked(timeout: float) -> ApiError:
+    return ApiError(
+        "database_locked", f"Database is locked: another transaction held the write lock past {timeout:g} s"
     )
 
 
-async def retry_busy(timeout: float, fn: Callable[..., T], *args: Any) -> T:
-    """Run ``fn(*args)``; while SQLite says BUSY, sleep a little and retry until ``timeout``.
+async def retry_busy(timeout: float, queue: asyncio.Lock, run: Callable[..., Awaitable[T]], *args: Any) -> T:
+    """``await run(*args)``; while SQLite says BUSY, wait in ``queue`` and retry until ``timeout``.
 
-    ``fn`` must leave nothing behind when it fails (one statement, or its own
-    transaction rolled back), so that running it again is safe.
+    Only the writer at the head of the database's queue retries (a short sleep,
+    1 ms doubling up to 25 ms), so waiting writers get the lock in arrival
+    order. ``run`` must leave nothing behind when it fails (one statement, or
+    its own transaction rolled back), so that running it again is safe.
     """
     try:
-        return fn(*args)
-    except (sqlite3.OperationalError, ApiError) as exc:
-        if not is_busy(exc):
+        return await run(*args)
+    except ApiError as exc:
+        if exc.code != "database_locked":
             raise
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
-    delay = _FIRST_RETRY_DELAY
-    while True:
-        await asyncio.sleep(delay)
-        try:
-            return fn(*args)
-        except (sqlite3.OperationalError, ApiError) as exc:
-            if not is_busy(exc):
-                raise
-            if loop.time() + delay > deadline:
-                raise ApiError(
-                    "database_locked",
-                    f"Database is locked: another transaction held the write lock past {timeout:g} s",
-                ) from None
-        delay = min(delay * 2, _LONGEST_RETRY_DELAY)
+    try:
+        async with asyncio.timeout_at(deadline):
+            await queue.acquire()
+    except TimeoutError:
+        raise _locked(timeout) from None
+    try:
+        delay = _FIRST_RETRY_DELAY
+        while True:
+            await asyncio.sleep(delay)
+            try:
+                return await run(*args)
+            except ApiError as exc:
+                if exc.code != "database_locked":
+                    raise
+                if loop.time() + delay > deadline:
+                    raise _locked(timeout) from None
+            delay = min(delay * 2, _LONGEST_RETRY_DELAY)
+    finally:
+        queue.release()
 
 
 class Pool:
@@ -135,6 +155,7 @@ class Pool:
         self.path = path
         self.settings = settings
         self.closed = False
+        self.writers = asyncio.Lock()  # the queue of calls waiting for the write lock, see retry_busy
         self._idle: list[StorageConnection] = []
         # table name -> (schema_version, primary key columns), see primary_key()
         self._primary_keys: dict[str, tuple[int, list[str]]] = {}

@@ -20,13 +20,14 @@ import sqlite3
 from collections import OrderedDict
 from typing import TYPE_CHECKING
 
-from phantomdb.server.errors import ApiError, translate_sqlite_error
+from phantomdb.server.errors import ApiError
 from phantomdb.server.messages import Request, Response, bool_field, json_response, no_content, text_field
 from phantomdb.server.storage import Pool, Storage, StorageConnection, retry_busy
 
 if TYPE_CHECKING:
     from phantomdb.server.config import Settings
     from phantomdb.server.metrics import Metrics
+    from phantomdb.server.statements import Statements
 
 logger = logging.getLogger(__name__)
 
@@ -57,13 +58,14 @@ class Transaction:
 class TransactionManager:
     """Every open transaction of one server, by id."""
 
-    def __init__(self, storage: Storage, settings: Settings, metrics: Metrics):
+    def __init__(self, storage: Storage, settings: Settings, metrics: Metrics, statements: Statements):
         self.storage = storage
+        self.statements = statements
         self.timeout = settings.transaction_timeout
         self.busy_timeout = settings.busy_timeout
         self.metrics = metrics
         self._open: dict[str, Transaction] = {}
-        self._expired: OrderedDict[str, None] = OrderedDict()
+        self._expired: OrderedDict[str, str] = OrderedDict()  # id -> why it ended
         self._reaper: asyncio.Task[None] | None = None
 
     # Life cycle -----------------------------------------------------------
@@ -76,8 +78,10 @@ class TransactionManager:
                 # SQLite ignores this PRAGMA inside a transaction, so it comes
                 # first; the connection is closed afterwards, never pooled with it.
                 conn.dirty = True
-                conn.execute("PRAGMA foreign_keys = OFF")
-            await retry_busy(self.busy_timeout, conn.execute, "BEGIN IMMEDIATE")
+                await self.statements.run(conn, _execute, "PRAGMA foreign_keys = OFF")
+            await retry_busy(
+                self.busy_timeout, pool.writers, self.statements.run, conn, _execute, "BEGIN IMMEDIATE"
+            )
         except BaseException:
             pool.release(conn)
             raise
@@ -90,11 +94,9 @@ class TransactionManager:
         transaction = self._open.get(transaction_id)
         if transaction is not None:
             return transaction
-        if transaction_id in self._expired:
-            raise ApiError(
-                "transaction_expired",
-                f"Transaction '{transaction_id}' idled for more than {self.timeout:g} s and was rolled back",
-            )
+        reason = self._expired.get(transaction_id)
+        if reason is not None:
+            raise ApiError("transaction_expired", f"Transaction '{transaction_id}' {reason}")
         raise ApiError("transaction_not_found", f"Transaction '{transaction_id}' does not exist")
 
     async def enter(self, transaction_id: str, database: str | None = None) -> Transaction:
@@ -116,10 +118,7 @@ class TransactionManager:
         transaction = await self.enter(transaction_id)
         try:
             if commit:
-                try:
-                    transaction.conn.execute("COMMIT")
-                except sqlite3.Error as exc:
-                    raise translate_sqlite_error(exc) from None
+                await self.statements.run(transaction.conn, _execute, "COMMIT")
         finally:
             self._close(transaction)
             transaction.lock.release()
@@ -148,11 +147,11 @@ class TransactionManager:
             raise ApiError("invalid_request", f"Invalid savepoint name {name!r}: use letters, digits and '_'")
         transaction = await self.enter(transaction_id)
         try:
-            transaction.conn.execute(statement.format(name=name))
-        except sqlite3.Error as exc:
-            if "no such savepoint" in str(exc):
+            await self.statements.run(transaction.conn, _execute, statement.format(name=name))
+        except ApiError as exc:
+            if "no such savepoint" in exc.message:
                 raise ApiError("invalid_request", f"Savepoint '{name}' does not exist") from None
-            raise translate_sqlite_error(exc) from None
+            raise
         finally:
             transaction.leave()
 
@@ -179,10 +178,17 @@ class TransactionManager:
                     transaction.database,
                     self.timeout,
                 )
-                self._close(transaction)
-                self._expired[transaction.id] = None
-                if len(self._expired) > _REMEMBERED_EXPIRED:
-                    self._expired.popitem(last=False)
+                self._end(transaction, f"idled for more than {self.timeout:g} s and was rolled back")
+
+    def end_broken(self, transaction: Transaction, why: str) -> None:
+        """End a transaction that can no longer go on (SQLite rolled it back, its client stalled)."""
+        self._end(transaction, f"was rolled back: {why}")
+
+    def _end(self, transaction: Transaction, reason: str) -> None:
+        self._close(transaction)
+        self._expired[transaction.id] = reason
+        if len(self._expired) > _REMEMBERED_EXPIRED:
+            self._expired.popitem(last=False)
 
     def close_database(self, database: str) -> None:
         """Roll back every transaction on ``database`` (it is being dropped)."""
@@ -197,6 +203,10 @@ class TransactionManager:
                 await self._reaper
         for transaction in list(self._open.values()):
             self._close(transaction)
+
+
+def _execute(conn: sqlite3.Connection, sql: str) -> None:
+    conn.execute(sql)
 
 
 # Handlers -------------------------------------------------------------------

@@ -51,6 +51,8 @@ def bind_values(values: Iterable[Any]) -> list[Any]:
         # decode_value raises ValueError; a payload of the wrong JSON type ({"$uuid": {}})
         # can still slip through as TypeError or AttributeError: the value is bad either way.
         raise ApiError("data_error", f"Bad value: {exc}") from None
+    except RecursionError:  # describing a payload nested a thousand deep
+        raise ApiError("data_error", "Bad value: a '$' payload is nested too deeply") from None
     return [value if type(value) in _STORED_AS_IS else _to_storage(value) for value in decoded]
 
 

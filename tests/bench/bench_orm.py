@@ -166,8 +166,8 @@ def run(arguments: argparse.Namespace) -> None:
     mode = "embedded" if arguments.embedded else "separate process"
     print(
         f"phantomdb_django vs sqlite3 (file, {arguments.sqlite} journal) and PostgreSQL (when it runs), "
-        f"PhantomDB Lite {mode}, cache {'on' if arguments.cache else 'off'}; median of {arguments.rounds} rounds "
-        "(ratios: median of the per-round ratios, spread min-max)"
+        f"PhantomDB Lite {mode}, cache {'on' if arguments.cache else 'off'}; "
+        f"median of {arguments.rounds} rounds (ratios: median of the per-round ratios, spread min-max)"
     )
     peers = [alias for alias in ("default", "postgresql") if alias in aliases]
     header = f"{'operation':28} {'phantomdb us':>12}"

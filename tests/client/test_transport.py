@@ -161,7 +161,7 @@ def test_a_write_whose_connection_broke_is_sent_once(fake_server: MakeFake, meth
     with pytest.raises(OperationalError) as raised:
         transport.request(method, "/databases/d/tables/t", {"data": {"a": 1}})
     assert fake.request_lines() == [f"{method} /databases/d/tables/t HTTP/1.1"]
-    assert raised.value.code == "connection_failed"
+    assert raised.value.code == "connection_lost"
     assert "may have applied" in str(raised.value)
 
 

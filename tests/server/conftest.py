@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -30,6 +31,8 @@ class Api:
         self.session = session or requests.Session()
 
     def call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        if "data" in kwargs:  # a raw body is JSON (maybe malformed) unless the test says otherwise
+            kwargs["headers"] = {"Content-Type": "application/json", **kwargs.get("headers", {})}
         return self.session.request(method, self.url + path, timeout=30, **kwargs)
 
     def get(self, path: str, **kwargs: Any) -> requests.Response:
@@ -103,22 +106,32 @@ def users(api: Api, db: str) -> str:
     return db
 
 
-@pytest.fixture(scope="module")
-def limited_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    """A server with small limits: 5-row results, 4 KiB bodies, a 1 s busy timeout."""
-    process = start_server(
-        tmp_path_factory.mktemp("phantomdb-limited"),
-        "--max-rows", "5", "--max-body-bytes", "4096", "--busy-timeout", "1",
-    )  # fmt: skip
+def serving(directory: Path, *arguments: str) -> Iterator[ServerProcess]:
+    """A server process with ``arguments`` for as long as the generator runs (a fixture's body)."""
+    process = start_server(directory, *arguments)
     yield process
     process.stop()
 
 
+def api_on(server: ServerProcess) -> Iterator[Api]:
+    """An ``Api`` on ``server`` with its own session (a fixture's body)."""
+    session = requests.Session()
+    yield Api(server.url, session)
+    session.close()
+
+
+@pytest.fixture(scope="module")
+def limited_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """A server with small limits: 5-row results, 4 KiB bodies, a 1 s busy timeout."""
+    yield from serving(
+        tmp_path_factory.mktemp("phantomdb-limited"),
+        "--max-rows", "5", "--max-body-bytes", "4096", "--busy-timeout", "1",
+    )  # fmt: skip
+
+
 @pytest.fixture
 def limited_api(limited_server: ServerProcess) -> Iterator[Api]:
-    session = requests.Session()
-    yield Api(limited_server.url, session)
-    session.close()
+    yield from api_on(limited_server)
 
 
 @pytest.fixture

@@ -99,12 +99,33 @@ def test_flags_map_onto_settings(tmp_path: Path) -> None:
     assert settings.credentials.verify(b"Basic " + base64.b64encode(b"a:b:c"))
 
 
+def test_limit_flags_map_onto_settings() -> None:
+    args = build_parser().parse_args(
+        [
+            "serve", "--statement-timeout", "1.5", "--statement-threads", "2",
+            "--max-response-bytes", "1000", "--header-timeout", "3", "--max-header-bytes", "2000",
+            "--max-connections", "5", "--allow-origin", "https://a.example", "--allow-origin",
+            "https://b.example", "--allow-host", "DB.internal",
+        ]
+    )  # fmt: skip
+    settings = settings_from_args(args)
+    assert (settings.statement_timeout, settings.statement_threads) == (1.5, 2)
+    assert (settings.max_response_bytes, settings.max_header_bytes) == (1000, 2000)
+    assert (settings.header_timeout, settings.max_connections) == (3.0, 5)
+    assert settings.allowed_origins == ("https://a.example", "https://b.example")
+    assert settings.allowed_hosts == ("db.internal",)
+
+
 def test_the_defaults_match_the_documentation() -> None:
     settings = settings_from_args(build_parser().parse_args(["serve"]))
     assert (settings.host, settings.port, str(settings.data_dir)) == ("127.0.0.1", 8080, "phantomdb-data")
     assert settings.durability == "normal"
     assert settings.max_body_bytes == 64 * 1024 * 1024
     assert (settings.max_rows, settings.transaction_timeout, settings.busy_timeout) == (10_000, 60.0, 5.0)
+    assert (settings.statement_timeout, settings.statement_threads) == (30.0, 8)
+    assert (settings.max_response_bytes, settings.max_header_bytes) == (64 * 1024 * 1024, 1024 * 1024)
+    assert (settings.header_timeout, settings.max_connections) == (10.0, 1024)
+    assert settings.allowed_origins == settings.allowed_hosts == ()
     assert not settings.credentials.enabled
 
 
@@ -114,6 +135,8 @@ def test_the_defaults_match_the_documentation() -> None:
         ["--durability", "sometimes"],
         ["--transaction-timeout", "0"],
         ["--busy-timeout", "-1"],
+        ["--statement-timeout", "0"],
+        ["--max-connections", "0"],
         ["--user", "nopassword"],
     ],
 )

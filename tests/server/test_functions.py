@@ -1,6 +1,5 @@
 """The PhantomDB SQL function library (phantomdb.server.functions), through real SQL."""
 
-
 from __future__ import annotations
 
 import functools

@@ -82,7 +82,7 @@ def test_responses_arrive_whole_in_one_read(server_url: str) -> None:
     conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
     conn.connect()
     for _ in range(5):
-        conn.sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        conn.sock.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         data = conn.sock.recv(65536)
         assert data.startswith(b"HTTP/1.1 200 OK")
         assert data.endswith(b'{"status":"ok","version":"1.0.0"}')

@@ -272,9 +272,7 @@ def test_foreign_keys_false_suspends_enforcement_for_that_transaction_only(api: 
     response = api.post(f"/databases/{db}/query", json={"query": orphan}, headers=in_transaction(strict))
     assert_error(response, 409, "foreign_key_violation")
     api.post(f"/transactions/{strict}/rollback")
-    assert_error(
-        api.post(f"/databases/{db}/query", json={"query": orphan}), 409, "foreign_key_violation"
-    )
+    assert_error(api.post(f"/databases/{db}/query", json={"query": orphan}), 409, "foreign_key_violation")
 
 
 def test_foreign_keys_must_be_a_boolean(api: Api, db: str) -> None:

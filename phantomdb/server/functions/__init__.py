@@ -55,14 +55,15 @@ def missing_builtins() -> frozenset[tuple[str, int]]:
     return _missing
 
 
-def register_functions(conn: sqlite3.Connection) -> None:
-    """Register the PhantomDB SQL function library on ``conn``."""
+def register_functions(conn: sqlite3.Connection, regexp_timeout: float = 30.0) -> None:
+    """Register the PhantomDB SQL function library on ``conn``; one REGEXP match gives up after
+    ``regexp_timeout`` seconds (the server passes its statement time limit)."""
     create = conn.create_function
 
     for name, arity, function in temporal.FUNCTIONS:
         create(name, arity, function, deterministic=True)
 
-    create("REGEXP", 2, text.regexp, deterministic=True)
+    create("REGEXP", 2, text.make_regexp(regexp_timeout), deterministic=True)
     # Case-sensitive LIKE that SQLite accepts where deterministic functions are required.
     create("LIKE", 2, text.like, deterministic=True)
     create("LIKE", 3, text.like_escaped, deterministic=True)

@@ -10,6 +10,8 @@ import hashlib
 import re
 from functools import lru_cache
 
+import regex
+
 # SQLite's default SQLITE_MAX_LENGTH; register_functions passes the connection's own limit.
 DEFAULT_MAX_LENGTH = 1_000_000_000
 
@@ -47,22 +49,29 @@ def _float_text(value: float) -> str:
 # REGEXP
 # --------------------------------------------------------------------------
 
-_compile = lru_cache(maxsize=512)(re.compile)
+_compile = lru_cache(maxsize=512)(regex.compile)
 
 
-def regexp(pattern, value):
-    """REGEXP(pattern, value) -> 1 if Python ``re.search`` finds pattern in value, else 0.
+def make_regexp(timeout: float):
+    """REGEXP(pattern, value) -> 1 if ``re.search`` semantics find pattern in value, else 0.
 
     ``value REGEXP pattern`` calls this. Case-sensitive unless the pattern
-    starts with ``(?i)``. An invalid pattern fails the statement.
+    starts with ``(?i)``. An invalid pattern fails the statement. The ``regex``
+    module (``re``'s syntax) matches without the GIL and gives up after
+    ``timeout`` seconds, so a catastrophic pattern such as ``^(a+)+$`` can
+    neither stall the server nor outlive the statement time limit.
     """
-    if pattern is None or value is None:
-        return None
-    if pattern.__class__ is not str:
-        pattern = as_text(pattern)
-    if value.__class__ is not str:
-        value = as_text(value)
-    return 1 if _compile(pattern).search(value) is not None else 0
+
+    def regexp(pattern, value):
+        if pattern is None or value is None:
+            return None
+        if pattern.__class__ is not str:
+            pattern = as_text(pattern)
+        if value.__class__ is not str:
+            value = as_text(value)
+        return 1 if _compile(pattern).search(value, concurrent=True, timeout=timeout) is not None else 0
+
+    return regexp
 
 
 # --------------------------------------------------------------------------

@@ -1,0 +1,104 @@
+"""Bounded work per request: value and response sizes, nesting, and results nobody reads."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from collections.abc import Iterator
+from urllib.parse import urlsplit
+
+import pytest
+
+from tests.conftest import ServerProcess
+from tests.server.conftest import Api, api_on, assert_error, create_database, serving
+
+IDLE_TIMEOUT = 1.0
+
+
+@pytest.fixture(scope="module")
+def small_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    yield from serving(
+        tmp_path_factory.mktemp("phantomdb-small"),
+        "--max-response-bytes", "100000", "--max-rows", "50",
+        "--transaction-timeout", str(IDLE_TIMEOUT),
+    )  # fmt: skip
+
+
+@pytest.fixture
+def small_api(small_server: ServerProcess) -> Iterator[Api]:
+    yield from api_on(small_server)
+
+
+@pytest.fixture
+def small_db(small_api: Api, database_name: str) -> Iterator[str]:
+    yield from create_database(small_api, database_name)
+
+
+def test_a_deeply_nested_typed_value_is_a_4xx(api: Api, db: str) -> None:
+    nested = '{"$uuid": ' * 1000 + '"x"' + "}" * 1000
+    response = api.post(f"/databases/{db}/query", data=f'{{"query": "SELECT ?", "params": [{nested}]}}')
+    assert_error(response, 400, "data_error")
+    rows = api.post(f"/databases/{db}/tables/t", data=f'{{"x": {nested}}}')
+    assert 400 <= rows.status_code < 500
+
+
+def test_a_value_larger_than_the_limit_is_refused_before_it_is_built(small_api: Api, small_db: str) -> None:
+    response = small_api.post(f"/databases/{small_db}/query", json={"query": "SELECT randomblob(200000000)"})
+    assert "--max-response-bytes" in assert_error(response, 400, "data_error")
+    response = small_api.post(f"/databases/{small_db}/query", json={"query": "SELECT REPEAT('x', 200000)"})
+    assert_error(response, 400, "data_error")
+
+
+def test_a_response_larger_than_the_limit_is_refused(small_api: Api, small_db: str) -> None:
+    response = small_api.post(
+        f"/databases/{small_db}/query",
+        json={"query": "SELECT randomblob(40000) UNION ALL SELECT randomblob(40000)"},
+    )
+    assert "--max-response-bytes" in assert_error(response, 400, "result_too_large")
+    one = small_api.post(f"/databases/{small_db}/query", json={"query": "SELECT randomblob(40000)"})
+    assert one.status_code == 200
+
+
+def _stalled_query(url: str, db: str, transaction: str) -> socket.socket:
+    """Ask for a long streamed result in a transaction, and never read the answer."""
+    parts = urlsplit(url)
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect((parts.hostname, parts.port))
+    query = (
+        "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 4000)"
+        " SELECT x, hex(randomblob(4000)) FROM c"
+    )  # 32 MB of rows, 50 rows a chunk: far more than the socket buffers hold
+    payload = json.dumps({"query": query}).encode()
+    sock.sendall(
+        f"POST /databases/{db}/query HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        f"PhantomDB-Transaction: {transaction}\r\nContent-Length: {len(payload)}\r\n\r\n".encode()
+        + payload
+    )
+    return sock
+
+
+def test_a_result_nobody_reads_does_not_hold_the_transaction_past_its_idle_timeout(
+    small_api: Api, small_server: ServerProcess, small_db: str
+) -> None:
+    small_api.query(small_db, "CREATE TABLE t (x INTEGER)")
+    transaction = small_api.begin(small_db)
+    small_api.query(small_db, "INSERT INTO t VALUES (1)", transaction=transaction)
+    sock = _stalled_query(small_server.url, small_db, transaction)
+    try:
+        deadline = time.monotonic() + 20 * IDLE_TIMEOUT
+        while True:  # the write lock is free once the server gave up on the reader
+            response = small_api.post("/transactions", json={"database": small_db})
+            if response.status_code == 201:
+                break
+            assert_error(response, 503, "database_locked")
+            assert time.monotonic() < deadline, "the stalled reader kept the write lock"
+        small_api.post(f"/transactions/{response.json()['id']}/rollback")
+        message = assert_error(
+            small_api.post(f"/transactions/{transaction}/commit"), 410, "transaction_expired"
+        )
+        assert "stopped reading" in message
+        assert small_api.rows(small_db, "SELECT count(*) FROM t") == [[0]]  # rolled back
+    finally:
+        sock.close()
