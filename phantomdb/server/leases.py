@@ -73,7 +73,8 @@ class Lease:
     def run(self, fn: Callable[..., T], *args: Any) -> Awaitable[T]:
         """``await lease.run(fn, ...)``: ``fn(conn, *args)`` on a worker thread, retried while
         another transaction holds the write lock."""
-        return retry_busy(self.settings.busy_timeout, self.pool.writers, self._run, fn, *args)
+        waited = self._request.app.metrics.waited_for_lock
+        return retry_busy(self.settings.busy_timeout, self.pool.writers, waited, self._run, fn, *args)
 
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
         try:

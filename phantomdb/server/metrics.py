@@ -20,7 +20,7 @@ CONTENT_TYPE = b"text/plain; version=0.0.4; charset=utf-8"
 
 
 class Metrics:
-    """Request counts and durations by route template, and open transactions."""
+    """Request counts and durations by route template, open transactions, lock waits."""
 
     def __init__(self, routes: Iterable[str]):
         self.registry = CollectorRegistry()
@@ -42,6 +42,17 @@ class Metrics:
             "Transactions begun and not yet committed, rolled back or expired.",
             registry=self.registry,
         )
+        self.lock_waits = Counter(
+            "phantomdb_lock_waits",
+            "Writes that found their database's write lock taken and waited for it.",
+            registry=self.registry,
+        )
+        self.lock_wait_seconds = Histogram(
+            "phantomdb_lock_wait_seconds",
+            "How long a write waited for its database's write lock (until it got it or gave up).",
+            buckets=DURATION_BUCKETS,
+            registry=self.registry,
+        )
         self._durations = {route: self._duration.labels(route) for route in routes}
         self._counters: dict[tuple[str, str, int], Counter] = {}
 
@@ -56,6 +67,10 @@ class Metrics:
         if duration is None:
             duration = self._durations[route] = self._duration.labels(route)
         duration.observe(seconds)
+
+    def waited_for_lock(self, seconds: float) -> None:
+        self.lock_waits.inc()
+        self.lock_wait_seconds.observe(seconds)
 
     def exposition(self) -> bytes:
         """The Prometheus text format of every metric above."""

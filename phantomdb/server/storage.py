@@ -111,13 +111,20 @@ def _locked(timeout: float) -> ApiError:
     )
 
 
-async def retry_busy(timeout: float, queue: asyncio.Lock, run: Callable[..., Awaitable[T]], *args: Any) -> T:
+async def retry_busy(
+    timeout: float,
+    queue: asyncio.Lock,
+    waited: Callable[[float], None],
+    run: Callable[..., Awaitable[T]],
+    *args: Any,
+) -> T:
     """``await run(*args)``; while SQLite says BUSY, wait in ``queue`` and retry until ``timeout``.
 
     Only the writer at the head of the database's queue retries (a short sleep,
     1 ms doubling up to 25 ms), so waiting writers get the lock in arrival
     order. ``run`` must leave nothing behind when it fails (one statement, or
     its own transaction rolled back), so that running it again is safe.
+    ``waited`` is told how long a write that had to wait waited.
     """
     try:
         return await run(*args)
@@ -125,7 +132,21 @@ async def retry_busy(timeout: float, queue: asyncio.Lock, run: Callable[..., Awa
         if exc.code != "database_locked":
             raise
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
+    started = loop.time()
+    try:
+        return await _wait_and_retry(loop, started + timeout, timeout, queue, run, *args)
+    finally:
+        waited(loop.time() - started)
+
+
+async def _wait_and_retry(
+    loop: asyncio.AbstractEventLoop,
+    deadline: float,
+    timeout: float,
+    queue: asyncio.Lock,
+    run: Callable[..., Awaitable[T]],
+    *args: Any,
+) -> T:
     try:
         async with asyncio.timeout_at(deadline):
             await queue.acquire()

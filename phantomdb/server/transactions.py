@@ -80,7 +80,13 @@ class TransactionManager:
                 conn.dirty = True
                 await self.statements.run(conn, _execute, "PRAGMA foreign_keys = OFF")
             await retry_busy(
-                self.busy_timeout, pool.writers, self.statements.run, conn, _execute, "BEGIN IMMEDIATE"
+                self.busy_timeout,
+                pool.writers,
+                self.metrics.waited_for_lock,
+                self.statements.run,
+                conn,
+                _execute,
+                "BEGIN IMMEDIATE",
             )
         except BaseException:
             pool.release(conn)
