@@ -29,6 +29,7 @@ from phantomdb.server.metrics import CONTENT_TYPE, Metrics
 from phantomdb.server.routing import Route, Router
 from phantomdb.server.statements import Statements
 from phantomdb.server.storage import Storage
+from phantomdb.server.tracing import finish_server_span, server_span, tracing
 from phantomdb.server.transactions import TransactionManager
 
 logger = logging.getLogger("phantomdb.server")
@@ -36,6 +37,8 @@ logger = logging.getLogger("phantomdb.server")
 _HEALTH = orjson.dumps({"status": "ok", "version": VERSION})
 _METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
 _BODYLESS = frozenset({"GET", "HEAD", "DELETE", "OPTIONS"})
+# W3C trace context: the caller's span, continued by the request's span when tracing.
+_TRACE_HEADERS = frozenset({b"traceparent", b"tracestate"})
 
 
 async def health(request: Request) -> Response:
@@ -92,7 +95,10 @@ class PhantomDBLite:
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "http":
-            await self._http(scope, receive, send)
+            if tracing():
+                await self._traced_http(scope, receive, send)
+            else:
+                await self._http(scope, receive, send)
         elif scope["type"] == "lifespan":
             await self._lifespan(receive, send)
 
@@ -193,6 +199,26 @@ class PhantomDBLite:
         finally:
             if watcher is not None:
                 watcher.stop()
+
+    async def _traced_http(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        """``_http`` inside the request's SERVER span, which continues the caller's trace."""
+        found = self.router.match(scope["path"])
+        route = found[0].template if found is not None else UNMATCHED
+        trace_headers = {
+            name.decode("latin-1"): value.decode("latin-1")
+            for name, value in scope["headers"]
+            if name in _TRACE_HEADERS
+        }
+        status: list[int] = []
+
+        async def send_and_note(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                status.append(message["status"])
+            await send(message)
+
+        with server_span(scope["method"], route, trace_headers) as span:
+            await self._http(scope, receive, send_and_note)
+            finish_server_span(span, status[0] if status else None)
 
     async def _read_body(self, receive: Any, content_length: bytes | None) -> bytes:
         """The whole request body, refused with 413 as soon as it exceeds the limit."""

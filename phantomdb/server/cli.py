@@ -130,6 +130,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="accept this Host header besides the loopback names; repeatable",
     )
     serve.add_argument("--log-level", choices=LOG_LEVELS, default=defaults.log_level)
+    serve.add_argument(
+        "--trace-file",
+        type=Path,
+        metavar="PATH",
+        help="trace every request (OpenTelemetry SDK) and append its spans to PATH as JSON lines",
+    )
 
     create = commands.add_parser("create-database", help="create a database on a PhantomDB server")
     create.add_argument("name")
@@ -241,6 +247,10 @@ def main(argv: Sequence[str] | None = None, *, serve_only: bool = False) -> int:
         settings = settings_from_args(args)
     except ValueError as exc:
         parser.error(str(exc))
+    if args.trace_file is not None:
+        from phantomdb.server.tracing import export_spans_to
+
+        export_spans_to(args.trace_file)
     signal.signal(signal.SIGTERM, _exit_cleanly)
     signal.signal(signal.SIGINT, _exit_cleanly)
     try:

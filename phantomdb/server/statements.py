@@ -19,6 +19,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from phantomdb.server.errors import ApiError, translate_sqlite_error
+from phantomdb.server.tracing import sqlite_span, tracing
 
 if TYPE_CHECKING:
     from phantomdb.server.config import Settings
@@ -50,6 +51,12 @@ class Statements:
 
         SQLite's errors come back as the ``ApiError`` the client sees.
         """
+        if tracing():
+            with sqlite_span():
+                return await self._run(conn, fn, *args)
+        return await self._run(conn, fn, *args)
+
+    async def _run(self, conn: StorageConnection, fn: Callable[..., T], *args: Any) -> T:
         loop = asyncio.get_running_loop()
         conn.policy.refusal = None
         work = self._threads.submit(fn, conn, *args)

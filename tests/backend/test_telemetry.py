@@ -376,3 +376,43 @@ def test_metrics_can_be_served_on_a_port_of_their_own(phantom: Phantom) -> None:
         total(text, "db_client_operation_duration_seconds_count", alias=alias, db_operation_name="SELECT")
         >= 1
     )
+
+
+def test_one_trace_runs_from_the_django_call_through_phantomdb_lite_to_sqlite(tmp_path, spans) -> None:
+    import json
+
+    from tests.conftest import start_server
+
+    trace_file = tmp_path / "server-spans.jsonl"
+    server = start_server(tmp_path / "data", "--durability", "off", "--trace-file", str(trace_file))
+    try:
+        with phantomdb_client(server.url) as client:
+            client.create_database("traced")
+        with extra_database("traced", HOST=server.url, NAME="traced") as traced, traced.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    finally:
+        server.stop()
+    (call,) = [
+        span
+        for span in client_spans()
+        if span.attributes["db.namespace"] == "traced" and span.attributes["db.operation.name"] == "SELECT"
+    ]
+    server_spans = [json.loads(line) for line in trace_file.read_text().splitlines()]
+    trace_id = f"0x{call.context.trace_id:032x}"
+    (request,) = [
+        span
+        for span in server_spans
+        if span["context"]["trace_id"] == trace_id and span["kind"] == "SpanKind.SERVER"
+    ]
+    assert request["name"] == "POST /databases/{db}/query"
+    assert request["parent_id"] == f"0x{call.context.span_id:016x}"
+    assert request["attributes"]["http.response.status_code"] == 200
+    sqlite = [span for span in server_spans if span["parent_id"] == request["context"]["span_id"]]
+    assert [span["name"] for span in sqlite] == ["sqlite"]
+    assert sqlite[0]["context"]["trace_id"] == trace_id
+
+
+def phantomdb_client(url: str) -> Any:
+    import phantomdb
+
+    return phantomdb.PhantomDB(url)
