@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 
 from django.core.exceptions import EmptyResultSet, FullResultSet
 from django.db.models.expressions import Col, RawSQL
+from django.db.models.fields.tuple_lookups import Tuple
 from django.db.models.sql import compiler
 from django.db.models.sql.datastructures import BaseTable, Join
 from django.db.models.sql.where import ExtraWhere
@@ -106,9 +107,14 @@ class StatementMixin(compiler.SQLCompiler):
         return frozenset(tables)
 
     def compile(self, node: Any) -> tuple[str, Any]:
-        # Called for every node of every statement: the common path is one check.
+        # Called for every node of every statement: the common path is two checks.
         if self.translating and (node is self.where or node is self.query.where):
             fragment = self.compile_where(node)
+        elif type(node) is Tuple:
+            # Django 6's Tuple.as_sqlite() writes IN (VALUES ...) when
+            # get_database_version() is below SQLite 3.37; that is PhantomDB's
+            # version (1.x) here, and its SQLite dialect has row values.
+            fragment = node.as_sql(self, self.connection)
         else:
             fragment = super().compile(node)
         if type(node) in _TRACKED_NODES:

@@ -259,7 +259,8 @@ def test_add_foreign_key_field_references_the_target_and_is_enforced(schema: Sch
         migrations.AddField("Pony", "owner", models.ForeignKey("Owner", models.CASCADE, null=True)),
     )
     with connection.cursor() as cursor:
-        assert connection.introspection.get_relations(cursor, schema.table)["owner_id"] == ("id", owners)
+        # Django 6 adds the database's ON DELETE as a third item.
+        assert connection.introspection.get_relations(cursor, schema.table)["owner_id"][:2] == ("id", owners)
     owner = schema.model("Owner").objects.create()
     schema.model().objects.filter(name="Ann").update(owner=owner)
     with pytest.raises(IntegrityError):
