@@ -286,8 +286,12 @@ class SQLCompiler(StatementMixin, compiler.SQLCompiler):
 
 class SQLInsertCompiler(StatementMixin, compiler.SQLInsertCompiler):
     plain_values = False
+    # The columns the INSERT names: Django 6 leaves out of query.fields those
+    # whose every value is their db_default.
+    columns: tuple[str, ...] = ()
 
     def assemble_as_sql(self, fields: Any, value_rows: Any) -> tuple[Any, Any]:
+        self.columns = tuple(field.column for field in fields if field is not None)
         placeholder_rows, param_rows = super().assemble_as_sql(fields, value_rows)
         if placeholder_rows:
             plain_row = (_PLAIN_ASSIGNMENT,) * len(placeholder_rows[0])
@@ -315,7 +319,7 @@ class SQLInsertCompiler(StatementMixin, compiler.SQLInsertCompiler):
             table=table,
             tables_read=self.tables_read(sql, found),
             tables_written=written,
-            columns=tuple(field.column for field in self.query.fields),
+            columns=self.columns,
             returning=tuple(field.column for field in self.returning_fields or ()),
             statement="INSERT",
         )
