@@ -50,6 +50,13 @@ def varchar_type(data: dict[str, Any]) -> str:
     return "varchar(%(max_length)s)" % data
 
 
+def decimal_type(data: dict[str, Any]) -> str:
+    """DecimalField without max_digits and decimal_places (Django 6) is a bare DECIMAL."""
+    if data["max_digits"] is None and data["decimal_places"] is None:
+        return "decimal"
+    return "decimal(%(max_digits)s, %(decimal_places)s)" % data
+
+
 def server_url(settings_dict: dict[str, Any]) -> str:
     """``HOST`` as the server URL; empty means the embedded PhantomDB Lite."""
     host = settings_dict.get("HOST") or ""
@@ -75,7 +82,7 @@ class DatabaseWrapper(sqlite3_base.DatabaseWrapper):
         "CharField": varchar_type,
         "DateField": "date",
         "DateTimeField": "timestamp",
-        "DecimalField": "decimal(%(max_digits)s, %(decimal_places)s)",
+        "DecimalField": decimal_type,
         "DurationField": "bigint",
         "FileField": "varchar(%(max_length)s)",
         "FilePathField": "varchar(%(max_length)s)",

@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 
 from django.core.exceptions import EmptyResultSet, FullResultSet
 from django.db.models.expressions import Col, RawSQL
+from django.db.models.fields.tuple_lookups import Tuple
 from django.db.models.sql import compiler
 from django.db.models.sql.datastructures import BaseTable, Join
 from django.db.models.sql.where import ExtraWhere
@@ -106,9 +107,14 @@ class StatementMixin(compiler.SQLCompiler):
         return frozenset(tables)
 
     def compile(self, node: Any) -> tuple[str, Any]:
-        # Called for every node of every statement: the common path is one check.
+        # Called for every node of every statement: the common path is two checks.
         if self.translating and (node is self.where or node is self.query.where):
             fragment = self.compile_where(node)
+        elif type(node) is Tuple:
+            # Django 6's Tuple.as_sqlite() writes IN (VALUES ...) when
+            # get_database_version() is below SQLite 3.37; that is PhantomDB's
+            # version (1.x) here, and its SQLite dialect has row values.
+            fragment = node.as_sql(self, self.connection)
         else:
             fragment = super().compile(node)
         if type(node) in _TRACKED_NODES:
@@ -280,8 +286,12 @@ class SQLCompiler(StatementMixin, compiler.SQLCompiler):
 
 class SQLInsertCompiler(StatementMixin, compiler.SQLInsertCompiler):
     plain_values = False
+    # The columns the INSERT names: Django 6 leaves out of query.fields those
+    # whose every value is their db_default.
+    columns: tuple[str, ...] = ()
 
     def assemble_as_sql(self, fields: Any, value_rows: Any) -> tuple[Any, Any]:
+        self.columns = tuple(field.column for field in fields if field is not None)
         placeholder_rows, param_rows = super().assemble_as_sql(fields, value_rows)
         if placeholder_rows:
             plain_row = (_PLAIN_ASSIGNMENT,) * len(placeholder_rows[0])
@@ -309,7 +319,7 @@ class SQLInsertCompiler(StatementMixin, compiler.SQLInsertCompiler):
             table=table,
             tables_read=self.tables_read(sql, found),
             tables_written=written,
-            columns=tuple(field.column for field in self.query.fields),
+            columns=self.columns,
             returning=tuple(field.column for field in self.returning_fields or ()),
             statement="INSERT",
         )

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
 
+import django
 import pytest
 from django.db import IntegrityError, connection, migrations, models
 from django.db.migrations.recorder import MigrationRecorder
@@ -106,9 +108,28 @@ def test_alter_field_changes_the_column_type_and_keeps_the_data(schema: Schema) 
         description = connection.introspection.get_table_description(cursor, schema.table)
     weight = next(column for column in description if column.name == "weight")
     assert weight.type_code.lower().startswith("decimal")
-    from decimal import Decimal
-
     assert rows(schema, "weight") == [(Decimal("3.00"),), (Decimal("5.00"),)]
+
+
+@pytest.mark.skipif(django.VERSION < (6,), reason="DecimalField needs max_digits before Django 6")
+def test_a_decimal_field_without_precision_is_a_bare_decimal_column(schema: Schema) -> None:
+    schema.migrate(migrations.AddField("Pony", "price", models.DecimalField(null=True)))
+    assert schema.columns()["price"].type_code.lower() == "decimal"
+    schema.model().objects.filter(name="Ann").update(price=Decimal("12.25"))
+    assert rows(schema, "name", "price") == [("Ann", Decimal("12.25")), ("Bob", None)]
+
+
+def test_create_leaves_a_db_default_to_the_database(schema: Schema) -> None:
+    # Django 6 leaves the db_default column out of the INSERT: the values must still
+    # land in the columns they belong to.
+    schema.migrate(
+        migrations.AddField("Pony", "legs", models.IntegerField(db_default=4)),
+        migrations.AddField("Pony", "colour", models.CharField(max_length=10, null=True)),
+    )
+    schema.model().objects.create(name="Cid", weight=7, colour="grey")
+    schema.model().objects.bulk_create([schema.model()(name="Dot", weight=9, colour="bay")])
+    created = rows(schema, "name", "weight", "legs", "colour")[2:]
+    assert created == [("Cid", 7, 4, "grey"), ("Dot", 9, 4, "bay")]
 
 
 def test_alter_field_to_text_keeps_the_values(schema: Schema) -> None:
@@ -259,7 +280,8 @@ def test_add_foreign_key_field_references_the_target_and_is_enforced(schema: Sch
         migrations.AddField("Pony", "owner", models.ForeignKey("Owner", models.CASCADE, null=True)),
     )
     with connection.cursor() as cursor:
-        assert connection.introspection.get_relations(cursor, schema.table)["owner_id"] == ("id", owners)
+        # Django 6 adds the database's ON DELETE as a third item.
+        assert connection.introspection.get_relations(cursor, schema.table)["owner_id"][:2] == ("id", owners)
     owner = schema.model("Owner").objects.create()
     schema.model().objects.filter(name="Ann").update(owner=owner)
     with pytest.raises(IntegrityError):

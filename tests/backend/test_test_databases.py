@@ -8,11 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import django
 import pytest
 from django.db import connections
 
 from tests.backend.conftest import Phantom, extra_database
 from tests.backend.testapp.models import User
+
+# Before Django 6.1, create_test_db() serializes the database unless told not to;
+# 6.1 no longer does and deprecates the argument.
+NO_SERIALIZE = {"serialize": False} if django.VERSION < (6, 1) else {}
 
 
 def database_names(phantom: Phantom) -> set[str]:
@@ -39,7 +44,7 @@ pytestmark = pytest.mark.usefixtures("forget_test_databases")
 
 def test_create_test_db_creates_and_migrates_test_name_and_destroy_drops_it(phantom: Phantom) -> None:
     with extra_database("creation", HOST=phantom.url, NAME="creation_app") as creation:
-        test_name = creation.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
+        test_name = creation.creation.create_test_db(verbosity=0, autoclobber=True, **NO_SERIALIZE)
         assert test_name == "test_creation_app"
         assert creation.settings_dict["NAME"] == "test_creation_app"
         assert {"django_migrations", "auth_user", "users", "profiles"} <= table_names(phantom, test_name)
@@ -57,7 +62,7 @@ def test_after_destroy_test_db_the_connection_uses_the_restored_database(phantom
         client.create_database("creation_app")
     try:
         with extra_database("creation", HOST=phantom.url, NAME="creation_app") as creation:
-            creation.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
+            creation.creation.create_test_db(verbosity=0, autoclobber=True, **NO_SERIALIZE)
             creation.creation.destroy_test_db("creation_app", verbosity=0)
             with creation.cursor() as cursor:
                 cursor.execute("SELECT 1")
@@ -70,12 +75,12 @@ def test_after_destroy_test_db_the_connection_uses_the_restored_database(phantom
 
 def test_keepdb_keeps_the_test_database_and_its_rows(phantom: Phantom) -> None:
     with extra_database("kept", HOST=phantom.url, NAME="kept_app") as kept:
-        kept.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False, keepdb=True)
+        kept.creation.create_test_db(verbosity=0, autoclobber=True, **NO_SERIALIZE, keepdb=True)
         User.objects.using("kept").create(first_name="K", last_name="D", email="kept@example.com")
         kept.creation.destroy_test_db("kept_app", verbosity=0, keepdb=True)
         assert "test_kept_app" in database_names(phantom)
 
-        kept.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False, keepdb=True)
+        kept.creation.create_test_db(verbosity=0, autoclobber=True, **NO_SERIALIZE, keepdb=True)
         assert list(User.objects.using("kept").values_list("email", flat=True)) == ["kept@example.com"]
         kept.creation.destroy_test_db("kept_app", verbosity=0, keepdb=True)
 
@@ -85,7 +90,7 @@ def test_an_old_test_database_is_replaced_when_not_kept(phantom: Phantom) -> Non
         client.create_database("test_creation_app")
         client.execute_query("test_creation_app", "CREATE TABLE leftover (x INTEGER)")
     with extra_database("creation", HOST=phantom.url, NAME="creation_app") as creation:
-        creation.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
+        creation.creation.create_test_db(verbosity=0, autoclobber=True, **NO_SERIALIZE)
         assert "leftover" not in table_names(phantom, "test_creation_app")
         creation.creation.destroy_test_db("creation_app", verbosity=0)
     assert "test_creation_app" not in database_names(phantom)
@@ -96,7 +101,7 @@ def test_test_name_overrides_the_test_database_name(phantom: Phantom) -> None:
         "custom", HOST=phantom.url, NAME="creation_app", TEST={"NAME": "custom_test_name"}
     ) as custom:
         assert (
-            custom.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
+            custom.creation.create_test_db(verbosity=0, autoclobber=True, **NO_SERIALIZE)
             == "custom_test_name"
         )
         assert "users" in table_names(phantom, "custom_test_name")
@@ -114,7 +119,7 @@ def test_flush_empties_every_table_and_resets_the_keys(phantom: Phantom) -> None
     from django.core.management.color import no_style
 
     with extra_database("creation", HOST=phantom.url, NAME="creation_app") as creation:
-        creation.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
+        creation.creation.create_test_db(verbosity=0, autoclobber=True, **NO_SERIALIZE)
         User.objects.using("creation").create(first_name="F", last_name="L", email="flush@example.com")
         call_command("flush", database="creation", interactive=False, verbosity=0, inhibit_post_migrate=True)
         assert not User.objects.using("creation").exists()

@@ -6,6 +6,8 @@ PHANTOMDB_CACHE=off runs the suite with the query cache disabled.
 
 import os
 
+from settings_sqlite3 import *  # noqa: F403  (Django's test settings, all but DATABASES)
+
 _SERVER = os.environ["PHANTOMDB_URL"]
 _OPTIONS = {"CACHE": {"ENABLED": os.environ.get("PHANTOMDB_CACHE", "on") != "off"}}
 
@@ -13,8 +15,3 @@ DATABASES = {
     "default": {"ENGINE": "phantomdb_django", "NAME": "django_default", "HOST": _SERVER, "OPTIONS": _OPTIONS},
     "other": {"ENGINE": "phantomdb_django", "NAME": "django_other", "HOST": _SERVER, "OPTIONS": _OPTIONS},
 }
-
-SECRET_KEY = "django_tests_secret_key"
-PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
-USE_TZ = False

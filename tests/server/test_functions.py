@@ -945,6 +945,22 @@ def test_group_by_with_aggregates(conn):
     assert rows == [("a", pytest.approx(1.0)), ("b", pytest.approx(statistics.pvariance([10, 10, 40])))]
 
 
+def test_any_value_and_bitwise_aggregates_skip_null(conn):
+    conn.execute("CREATE TABLE v (g INTEGER, x)")
+    rows = [(1, None), (1, 12), (1, 10), (1, 7), (2, None), (3, "6"), (3, 3.9)]
+    conn.executemany("INSERT INTO v VALUES (?, ?)", rows)
+    result = conn.execute(
+        "SELECT g, ANY_VALUE(x), BIT_AND(x), BIT_OR(x), BIT_XOR(x) FROM v GROUP BY g ORDER BY g"
+    ).fetchall()
+    assert result == [
+        (1, 12, 12 & 10 & 7, 12 | 10 | 7, 12 ^ 10 ^ 7),
+        (2, None, None, None, None),
+        (3, "6", 6 & 3, 6 | 3, 6 ^ 3),  # as BITXOR reads them: '6' is 6, 3.9 is 3
+    ]
+    empty = conn.execute("SELECT ANY_VALUE(x), BIT_AND(x), BIT_OR(x), BIT_XOR(x) FROM v WHERE 0").fetchone()
+    assert empty == (None, None, None, None)
+
+
 # --------------------------------------------------------------------------
 # Properties: DATETIME_TRUNC / DATETIME_EXTRACT against Python datetime arithmetic
 # --------------------------------------------------------------------------

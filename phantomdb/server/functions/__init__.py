@@ -9,7 +9,8 @@ docs/sql-functions.md to a ``sqlite3.Connection``:
   UNICODE_UPPER, LPAD / RPAD / REPEAT / REVERSE and the MD5 / SHA* digests
   (text.py);
 - the SQLite math functions when this SQLite lacks them, COT, SIGN, BITXOR,
-  RAND and the STDDEV_* / VAR_* aggregates (numeric.py).
+  RAND, the STDDEV_* / VAR_* aggregates and ANY_VALUE, BIT_AND, BIT_OR,
+  BIT_XOR (numeric.py).
 
 This package must not import Django: PhantomDB Lite runs without it.
 """
@@ -95,3 +96,5 @@ def register_functions(conn: sqlite3.Connection, regexp_timeout: float = 30.0) -
             add_aggregate(name, 1, aggregate)
         else:  # pragma: no cover - SQLite older than 3.25
             conn.create_aggregate(name, 1, aggregate)
+    for name, factory in numeric.PLAIN_AGGREGATES:
+        conn.create_aggregate(name, 1, factory)

@@ -8,9 +8,13 @@ error (sqrt(-1), ln(0), acos(2)) -> NULL, an overflowing exp() -> Inf.
 
 from __future__ import annotations
 
+import functools
 import math
+import operator
 import random
 import re
+from collections.abc import Callable
+from typing import Any
 
 _INF = math.inf
 
@@ -270,4 +274,54 @@ AGGREGATES = [
     ("STDDEV_SAMP", StdDevSamp),
     ("VAR_POP", VarPop),
     ("VAR_SAMP", VarSamp),
+]
+
+
+# --------------------------------------------------------------------------
+# Aggregates: ANY_VALUE, BIT_AND, BIT_OR, BIT_XOR (Django 6's AnyValue, BitAnd, ...)
+# --------------------------------------------------------------------------
+
+
+class AnyValue:
+    """ANY_VALUE(x): one non-NULL value of x (the first seen); NULL for none."""
+
+    __slots__ = ("result",)
+
+    def __init__(self):
+        self.result = None
+
+    def step(self, value):
+        if self.result is None:
+            self.result = value
+
+    def finalize(self):
+        return self.result
+
+
+class Bitwise:
+    """BIT_AND / BIT_OR / BIT_XOR(x): ``combine`` (and, or, xor) folded over the non-NULL
+    values of x as 64-bit integers, read as by BITXOR (non-numbers are skipped like NULL);
+    NULL for none."""
+
+    __slots__ = ("combine", "result")
+
+    def __init__(self, combine):
+        self.combine = combine
+        self.result = None
+
+    def step(self, value):
+        value = _to_integer(value)
+        if value is not None:
+            self.result = value if self.result is None else self.combine(self.result, value)
+
+    def finalize(self):
+        return self.result
+
+
+# Plain aggregates: AND and OR cannot remove a row from a window frame.
+PLAIN_AGGREGATES: list[tuple[str, Callable[[], Any]]] = [
+    ("ANY_VALUE", AnyValue),
+    ("BIT_AND", functools.partial(Bitwise, operator.and_)),
+    ("BIT_OR", functools.partial(Bitwise, operator.or_)),
+    ("BIT_XOR", functools.partial(Bitwise, operator.xor)),
 ]
