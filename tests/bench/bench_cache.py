@@ -19,7 +19,6 @@ import itertools
 import shutil
 import statistics
 import sys
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -29,7 +28,7 @@ sys.path[:0] = [str(HERE), str(ROOT)]
 
 import django  # noqa: E402
 from django.conf import settings  # noqa: E402
-from timing import median_us  # noqa: E402
+from timing import median_us, run_bench  # noqa: E402
 
 ROWS = 2000
 NOW = datetime.datetime(2026, 11, 28, 12, 0, 0)
@@ -116,14 +115,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--repeat", type=int, default=300)
-    arguments = parser.parse_args()
-    workdir = Path(tempfile.mkdtemp(prefix="phantomdb-bench-cache-"))
-    started = configure(workdir)
-    try:
-        run(arguments)
-    finally:
-        for process in started:
-            process.stop()
+    run_bench("phantomdb-bench-cache-", parser.parse_args(), configure, run)
 
 
 def run(arguments: argparse.Namespace) -> None:

@@ -17,7 +17,6 @@ import datetime
 import random
 import statistics
 import sys
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -27,7 +26,7 @@ sys.path[:0] = [str(HERE), str(ROOT), str(ROOT / "tests")]
 
 import django  # noqa: E402
 from django.conf import settings  # noqa: E402
-from timing import median_us  # noqa: E402
+from timing import median_us, run_bench  # noqa: E402
 
 ROWS = 2000
 BULK_ROWS = 10_000
@@ -110,13 +109,7 @@ def main() -> None:
     )
     parser.add_argument("--no-postgres", dest="postgres", action="store_false", help="no PostgreSQL column")
     arguments = parser.parse_args()
-    workdir = Path(tempfile.mkdtemp(prefix="phantomdb-bench-"))
-    started = configure(workdir, arguments)
-    try:
-        run(arguments)
-    finally:
-        for process in started:
-            process.stop()
+    run_bench("phantomdb-bench-", arguments, lambda workdir: configure(workdir, arguments), run)
 
 
 def run(arguments: argparse.Namespace) -> None:

@@ -36,6 +36,21 @@ def manage(env: dict[str, str], *args: str) -> str:
     return completed.stdout
 
 
+def runserver(env: dict[str, str]) -> tuple[subprocess.Popen, str]:
+    """The example project's runserver on a free port, once it answers; the process and its URL."""
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload", "--insecure"],
+        cwd=EXAMPLES,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    wait_until_serving(url + "/admin/login/", server, "runserver")
+    return server, url
+
+
 def wait_until_serving(url: str, process: subprocess.Popen, what: str) -> None:
     """Wait until ``url`` answers, for at most a minute; fail if ``process`` dies first."""
     deadline = time.monotonic() + 60
@@ -62,16 +77,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     assert "4 users created" in manage(env, "load_sample_data")
     assert "0 users created" in manage(env, "load_sample_data")
     manage(env, "createsuperuser", "--noinput", "--username", "admin", "--email", "admin@example.com")
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload", "--insecure"],
-        cwd=EXAMPLES,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    wait_until_serving(url + "/admin/login/", server, "runserver")
+    server, url = runserver(env)
     yield url
     server.terminate()
     server.wait(timeout=10)

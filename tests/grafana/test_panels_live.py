@@ -14,7 +14,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -26,7 +25,7 @@ import requests
 import yaml
 
 from tests.conftest import free_port, start_server
-from tests.e2e.test_demo import EXAMPLES, manage, wait_until_serving
+from tests.e2e.test_demo import manage, runserver, wait_until_serving
 
 ROOT = Path(__file__).resolve().parents[2]
 DASHBOARDS = ROOT / "grafana" / "dashboards"
@@ -52,23 +51,14 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
         manage(env, "migrate", "--noinput")
         manage(env, "load_sample_data")
         manage(env, "createsuperuser", "--noinput", "--username", "admin", "--email", "admin@example.com")
-        app_port = free_port()
-        app = subprocess.Popen(
-            [sys.executable, "manage.py", "runserver", f"127.0.0.1:{app_port}", "--noreload", "--insecure"],
-            cwd=EXAMPLES,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        app, app_url = runserver(env)
         processes.append(app)
-        app_url = f"http://127.0.0.1:{app_port}"
-        wait_until_serving(app_url + "/metrics", app, "runserver")
         prometheus_port = free_port()
         config = yaml.safe_load((ROOT / "grafana/prometheus/prometheus.yml").read_text())
         config["global"] = {"scrape_interval": "1s", "evaluation_interval": "1s"}
         config["rule_files"] = [str(ROOT / "grafana/prometheus/rules.yml")]
         server_address = server.url.removeprefix("http://")
-        targets = {"django": f"127.0.0.1:{app_port}", "phantomdb-lite": server_address}
+        targets = {"django": app_url.removeprefix("http://"), "phantomdb-lite": server_address}
         for job in config["scrape_configs"]:
             job["static_configs"] = [{"targets": [targets[job["job_name"]]]}]
         (workdir / "prometheus.yml").write_text(yaml.safe_dump(config))

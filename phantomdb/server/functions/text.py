@@ -16,6 +16,16 @@ import regex
 DEFAULT_MAX_LENGTH = 1_000_000_000
 
 
+def both_as_text(first: object, second: object) -> tuple[str, str] | None:
+    """Both values as TEXT, or None when either is NULL (a NULL argument gives NULL)."""
+    if first is None or second is None:
+        return None
+    return (
+        first if first.__class__ is str else as_text(first),  # type: ignore[return-value]
+        second if second.__class__ is str else as_text(second),
+    )
+
+
 def as_text(value: object) -> str | None:
     """``value`` as SQLite would convert it to TEXT (``None`` stays ``None``)."""
     cls = value.__class__
@@ -63,12 +73,10 @@ def make_regexp(timeout: float):
     """
 
     def regexp(pattern, value):
-        if pattern is None or value is None:
+        texts = both_as_text(pattern, value)
+        if texts is None:
             return None
-        if pattern.__class__ is not str:
-            pattern = as_text(pattern)
-        if value.__class__ is not str:
-            value = as_text(value)
+        pattern, value = texts
         return 1 if _compile(pattern).search(value, concurrent=True, timeout=timeout) is not None else 0
 
     return regexp
@@ -110,12 +118,10 @@ def like(pattern, value, escape=None):
     constraints, index expressions and partial-index conditions; this one is
     registered as deterministic and may be used there.
     """
-    if pattern is None or value is None:
+    texts = both_as_text(pattern, value)
+    if texts is None:
         return None
-    if pattern.__class__ is not str:
-        pattern = as_text(pattern)
-    if value.__class__ is not str:
-        value = as_text(value)
+    pattern, value = texts
     if escape is not None and escape.__class__ is not str:
         escape = as_text(escape)
     if escape is not None and len(escape) != 1:
