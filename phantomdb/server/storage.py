@@ -62,6 +62,10 @@ class StorageConnection(sqlite3.Connection):
         super().create_window_function(name, num_params, aggregate_class)
         self.policy.allow_function(name)
 
+    def create_aggregate(self, name: str, n_arg: int, aggregate_class: Any) -> None:
+        super().create_aggregate(name, n_arg, aggregate_class)
+        self.policy.allow_function(name)
+
     def _authorize(
         self, action: int, arg1: str | None, arg2: str | None, db: str | None, source: str | None
     ) -> int:

@@ -66,6 +66,13 @@ def test_window_and_aggregate_functions_are_allowed(api: Api, db: str) -> None:
     assert rows == [[1, 4, 1.0], [2, 4, 1.0]]
 
 
+def test_the_librarys_plain_aggregates_are_allowed(api: Api, db: str) -> None:
+    rows = api.rows(
+        db, "SELECT ANY_VALUE(x), BIT_AND(x), BIT_OR(x), BIT_XOR(x) FROM (SELECT 6 AS x UNION ALL SELECT 3)"
+    )
+    assert rows == [[6, 2, 7, 5]]
+
+
 def test_a_temp_table_does_not_shadow_the_main_table_for_later_calls(api: Api, db: str) -> None:
     api.query(db, "CREATE TABLE t (x INTEGER)")
     api.query(db, "CREATE TEMP TABLE t (x INTEGER)")
