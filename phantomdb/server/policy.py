@@ -20,15 +20,12 @@ import sqlite3
 CORE_FUNCTIONS = frozenset(
     {
         # scalar (lang_corefunc.html)
-        # Not changes(), total_changes() or last_insert_rowid(): on a pooled connection they
-        # tell what an earlier call (another client's) did; every answer has its rowcount
-        # and lastrowid instead.
-        "abs", "char", "coalesce", "concat", "concat_ws", "format", "glob", "hex",
-        "ifnull", "if", "iif", "instr", "length", "like", "likelihood", "likely",
+        "abs", "changes", "char", "coalesce", "concat", "concat_ws", "format", "glob", "hex",
+        "ifnull", "if", "iif", "instr", "last_insert_rowid", "length", "like", "likelihood", "likely",
         "sqlite_compileoption_get", "sqlite_compileoption_used",
         "lower", "ltrim", "max", "min", "nullif", "octet_length", "printf", "quote", "random",
         "randomblob", "replace", "round", "rtrim", "sign", "soundex", "sqlite_source_id",
-        "sqlite_version", "substr", "substring", "trim", "typeof", "unhex",
+        "sqlite_version", "substr", "substring", "total_changes", "trim", "typeof", "unhex",
         "unicode", "unistr", "unistr_quote", "unlikely", "upper", "zeroblob",
         # aggregate and window
         "avg", "count", "group_concat", "string_agg", "sum", "total", "row_number", "rank",

@@ -123,12 +123,3 @@ def test_another_clients_sql_is_not_visible(api: Api, db: str) -> None:
     api.query(db, "SELECT 'a secret of another client'")
     response = _query(api, db, "SELECT sql FROM sqlite_stmt")
     assert "secret" not in response.text
-
-
-@pytest.mark.parametrize("function", ["changes()", "total_changes()", "last_insert_rowid()"])
-def test_functions_that_tell_another_calls_work_are_refused(api: Api, db: str, function: str) -> None:
-    api.query(db, "CREATE TABLE t (x INTEGER)")
-    api.query(db, "INSERT INTO t (x) VALUES (1), (2)")
-    assert_error(
-        api.post(f"/databases/{db}/query", json={"query": f"SELECT {function}"}), 400, "not_supported"
-    )
