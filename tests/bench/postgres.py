@@ -65,6 +65,7 @@ def start_postgres(workdir: Path, port: int) -> PostgresServer | None:
     cluster = workdir / "postgres"
     cluster.mkdir()
     if os.geteuid() == 0:
+        workdir.chmod(0o755)  # mkdtemp's 0700 would keep the postgres user out
         shutil.chown(cluster, "postgres")
     data = cluster / "data"
     _run_as_owner([initdb, "-D", str(data), "-A", "trust", "-U", "postgres"])
