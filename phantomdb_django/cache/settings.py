@@ -78,10 +78,7 @@ def _tables(where: str, value: Any) -> frozenset[str]:
 
 def parse_cache_settings(alias: str, options: Mapping[str, Any] | None) -> CacheSettings:
     """The CacheSettings of ``DATABASES[alias]["OPTIONS"]["CACHE"]`` (None: the defaults)."""
-    where = f"DATABASES[{alias!r}]['OPTIONS']['CACHE']"
-    if options is None:
-        return CacheSettings()
-    options = checked_options(where, options, KNOWN)
+    where, options = checked_options(alias, "CACHE", options, KNOWN)
     values: dict[str, Any] = {}
     if "ENABLED" in options:
         values["enabled"] = checked_flag(f"{where}['ENABLED']", options["ENABLED"])

@@ -36,10 +36,8 @@ KNOWN = frozenset({*_FLAGS, "BUCKETS", "METRIC_PREFIX", "METRICS_PORT"})
 
 
 def parse_telemetry_settings(alias: str, options: Mapping[str, Any] | None) -> TelemetrySettings:
-    where = f"DATABASES[{alias!r}]['OPTIONS']['TELEMETRY']"
-    if options is None:
-        return TelemetrySettings()
-    options = checked_options(where, options, KNOWN)
+    """The TelemetrySettings of ``DATABASES[alias]["OPTIONS"]["TELEMETRY"]`` (None: the defaults)."""
+    where, options = checked_options(alias, "TELEMETRY", options, KNOWN)
     values: dict[str, Any] = {}
     for key, name in _FLAGS.items():
         if key in options:

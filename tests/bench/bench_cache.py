@@ -26,9 +26,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path[:0] = [str(HERE), str(ROOT)]
 
-import django  # noqa: E402
 from django.conf import settings  # noqa: E402
-from timing import median_us, run_bench  # noqa: E402
+from timing import median_us, run_bench, set_up_django  # noqa: E402
 
 ROWS = 2000
 NOW = datetime.datetime(2026, 11, 28, 12, 0, 0)
@@ -65,16 +64,8 @@ def configure(workdir: Path) -> list[object]:
         }
     else:
         print("redis-server not found: no shared-mode column")
-    settings.configure(
-        DATABASES=databases,
-        CACHES=caches,
-        INSTALLED_APPS=["benchapp"],
-        USE_TZ=False,
-        DEFAULT_AUTO_FIELD="django.db.models.AutoField",
-    )
-    django.setup()
+    set_up_django(databases, CACHES=caches)
     return started
-
 
 
 def spread(values: list[float]) -> str:

@@ -24,9 +24,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path[:0] = [str(HERE), str(ROOT), str(ROOT / "tests")]
 
-import django  # noqa: E402
 from django.conf import settings  # noqa: E402
-from timing import median_us, run_bench  # noqa: E402
+from timing import median_us, run_bench, set_up_django  # noqa: E402
 
 ROWS = 2000
 BULK_ROWS = 10_000
@@ -79,13 +78,7 @@ def configure(workdir: Path, arguments: argparse.Namespace) -> list[object]:
         if postgres is not None:
             started.append(postgres)
             databases["postgresql"] = postgres.settings()
-    settings.configure(
-        DATABASES=databases,
-        INSTALLED_APPS=["benchapp"],
-        USE_TZ=False,
-        DEFAULT_AUTO_FIELD="django.db.models.AutoField",
-    )
-    django.setup()
+    set_up_django(databases)
     return started
 
 

@@ -21,9 +21,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path[:0] = [str(HERE), str(ROOT)]
 
-import django  # noqa: E402
 from django.conf import settings  # noqa: E402
-from timing import median_us  # noqa: E402
+from timing import median_us, set_up_django  # noqa: E402
 
 NOW = datetime.datetime(2026, 11, 28, 12, 0, 0)
 OFF = {"TRACING": False, "METRICS": False}
@@ -38,8 +37,8 @@ def configure(workdir: Path) -> object:
         client.ensure_database("bench")
     base = {"ENGINE": "phantomdb_django", "NAME": "bench", "HOST": server.url, "CONN_MAX_AGE": None}
     no_cache = {"ENABLED": False}
-    settings.configure(
-        DATABASES={
+    set_up_django(
+        {
             "default": {**base, "OPTIONS": {"CACHE": no_cache, "TELEMETRY": OFF}},
             "telemetry": {**base, "OPTIONS": {"CACHE": no_cache}},
             "cached_off": {**base, "OPTIONS": {"CACHE": {"COHERENCE": "process"}, "TELEMETRY": OFF}},
@@ -48,14 +47,9 @@ def configure(workdir: Path) -> object:
                 **base,
                 "OPTIONS": {"CACHE": {"COHERENCE": "process"}, "TELEMETRY": {"CACHE_HIT_SPANS": False}},
             },
-        },
-        INSTALLED_APPS=["benchapp"],
-        USE_TZ=False,
-        DEFAULT_AUTO_FIELD="django.db.models.AutoField",
+        }
     )
-    django.setup()
     return server
-
 
 
 def measure(aliases: list[str], rounds: int, repeat: int) -> dict[str, list[float]]:

@@ -55,11 +55,15 @@ def prepare(url: str) -> None:
     with PhantomDB(url) as client:
         if DATABASE not in {entry["name"] for entry in client.list_databases()}:
             client.create_database(DATABASE)
-        client.create_table(DATABASE, TABLE, columns=[
-            {"name": "id", "type": "INTEGER", "primary_key": True},
-            {"name": "name", "type": "VARCHAR(50)"},
-            {"name": "age", "type": "INTEGER"},
-        ])
+        client.create_table(
+            DATABASE,
+            TABLE,
+            columns=[
+                {"name": "id", "type": "INTEGER", "primary_key": True},
+                {"name": "name", "type": "VARCHAR(50)"},
+                {"name": "age", "type": "INTEGER"},
+            ],
+        )
         client.insert(DATABASE, TABLE, [{"id": i, "name": f"name {i}", "age": i % 90} for i in range(ROWS)])
 
 
@@ -120,7 +124,7 @@ def main() -> None:
         samples: dict[str, list[float]] = {name: [] for name in callers}
         names = list(callers)
         for round_number in range(args.rounds):
-            order = names[round_number % len(names):] + names[:round_number % len(names)]
+            order = names[round_number % len(names) :] + names[: round_number % len(names)]
             for name in order:
                 samples[name].extend(measure(callers[name], ids))
     finally:

@@ -1,4 +1,4 @@
-"""How the benchmarks time a call: the median of many runs, in microseconds."""
+"""What the benchmarks share: Django set up on the bench models, timing, servers stopped at the end."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 
 def median_us(function: Callable[[], object], repeat: int) -> float:
@@ -32,3 +33,18 @@ def run_bench(
     finally:
         for process in started:
             process.stop()  # type: ignore[attr-defined]
+
+
+def set_up_django(databases: dict[str, Any], **settings: Any) -> None:
+    """Django with the bench models on ``databases`` (plus any other ``settings``)."""
+    import django
+    from django.conf import settings as django_settings
+
+    django_settings.configure(
+        DATABASES=databases,
+        INSTALLED_APPS=["benchapp"],
+        USE_TZ=False,
+        DEFAULT_AUTO_FIELD="django.db.models.AutoField",
+        **settings,
+    )
+    django.setup()
