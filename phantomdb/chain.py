@@ -106,6 +106,7 @@ class RestCall:
             call.limit,
             call.offset,
             transaction,
+            stream=call.stream,
         )
 
     def _insert(self, call: Call, params: Params, transaction: str | None) -> Result:
@@ -151,7 +152,7 @@ class RestCall:
         return Result(columns=(), rowcount=rowcount)
 
     def _query(self, call: Call, params: Params, transaction: str | None) -> Result:
-        return self.client.execute_query(self.database, call.query, params, transaction)
+        return self.client.execute_query(self.database, call.query, params, transaction, stream=call.stream)
 
     def _batch(self, call: Call, params: Params, transaction: str | None) -> Result:
         return self.client.execute_batch(self.database, call.query, params or (), transaction)

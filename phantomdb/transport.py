@@ -79,7 +79,7 @@ _BROKEN = (ConnectionError, OSError)
 #: A response head longer than this is refused (http.client's limit is about the same).
 MAX_HEAD_BYTES = 64 * 1024
 #: Bytes asked of the socket per read.
-RECEIVE_BYTES = 256 * 1024
+RECEIVE_BYTES = 64 * 1024
 
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # an HTTP header name (RFC 9110)
 _FORBIDDEN_IN_VALUE = re.compile(r"[\r\n\0]")
@@ -570,16 +570,28 @@ class Body:
         """True when the server sent the body chunked, as it produced it."""
         return self._response.chunked
 
+    def json(self) -> Any:
+        """A body the server sent whole, decoded as ``Transport.request`` decodes it."""
+        return self._transport._decoded(self._method, self._path, self._response, b"".join(self.pieces()))
+
     def pieces(self) -> Iterator[bytes]:
         if self._data:
             data, self._data = self._data, b""
             yield data
         response = self._response
-        while self._conn is not None:
+        while True:
+            if response.pieces:
+                pieces, response.pieces = response.pieces, []
+                yield from pieces
             conn = self._conn
+            if conn is None:  # closed, or read whole before it was handed over
+                return
+            if response.complete:
+                self._conn = None
+                self._transport._release(conn, response)
+                return
             try:
-                if not response.complete:
-                    conn.receive(response)
+                conn.receive(response)
             except TimeoutError:
                 self.close()
                 raise self._transport._timed_out(self._method, self._path) from None
@@ -590,12 +602,6 @@ class Body:
                     f"result of {self._method} {_route(self._path)} ({exc or type(exc).__name__})",
                     code="connection_lost",
                 ) from None
-            if response.pieces:
-                pieces, response.pieces = response.pieces, []
-                yield from pieces
-            if response.complete:
-                self._conn = None
-                self._transport._release(conn, response)
 
     def close(self) -> None:
         """Stop reading: the connection is closed unless the body was read to its end."""

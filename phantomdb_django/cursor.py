@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from phantomdb.calls import Call
+from phantomdb.calls import Call, streamed
 from phantomdb.dbapi import Connection, Cursor
 
 from .calls import raw_batch, raw_statement, to_qmark
@@ -28,8 +28,8 @@ _TRAILING_COMMENT = re.compile(r"\s*/\*(?:[^*]|\*(?!/))*\*/\s*")
 class PhantomDBCursor(Cursor):
     """A PEP 249 cursor that speaks Django's ``%s`` and ``%(name)s`` paramstyles."""
 
-    def __init__(self, connection: Connection, wrapper: Any):
-        super().__init__(connection)
+    def __init__(self, connection: Connection, wrapper: Any, *, stream: bool = False):
+        super().__init__(connection, stream=stream)
         self.wrapper = wrapper
 
     def execute(self, sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None) -> PhantomDBCursor:
@@ -40,7 +40,7 @@ class PhantomDBCursor(Cursor):
             call, values = raw_statement(sql, params)
         else:
             values = params  # type: ignore[assignment]  # the compiler's statements take a sequence
-        self._store(self.connection.execute(call, values))
+        self._store(self.connection.execute(streamed(call) if self.stream else call, values))
         return self
 
     def commented_call(self, sql: str) -> Call | None:

@@ -4,8 +4,11 @@ orjson writes the rows; only values JSON lacks are tagged: BLOBs as
 ``{"$bytes": ...}`` (through orjson's ``default``) and infinite REALs as
 ``{"$float": ...}`` (orjson would write them as null). A result longer than the
 server's ``max_rows`` goes out as one chunked response, ``fetchmany`` chunk by
-chunk on a worker thread, that still parses as one JSON document. A whole
-(unstreamed) body is bounded by ``max_response_bytes``; so is every value.
+chunk on a worker thread, that still parses as one JSON document. Each chunk
+of rows is a line of its own (the document's head, each chunk, its tail, split
+by newlines, which JSON text never holds unescaped), so that a client can
+decode the rows a chunk at a time (docs/rest-api.md, "Streamed results"). A
+whole (unstreamed) body is bounded by ``max_response_bytes``; so is every value.
 """
 
 from __future__ import annotations
@@ -156,14 +159,14 @@ async def _stream_rows(
     # Types and "encoded" are only known at the end, so they follow the rows.
     types = ColumnTypes(len(columns))
     encoded = False
-    yield orjson.dumps({"columns": columns})[:-1] + b',"rows":['
+    yield orjson.dumps({"columns": columns})[:-1] + b',"rows":[\n'
     rows = first
     separator = b""
     while rows:
         types.update(rows)
         rows_json, tagged = encode_rows(rows)
         encoded = encoded or tagged
-        yield separator + rows_json[1:-1]
+        yield separator + rows_json[1:-1] + b"\n"
         separator = b","
         rows = await lease.run(_fetch, cursor, chunk_size)
     tail = _cursor_tail(cursor, query_fields, inserts)
