@@ -48,6 +48,7 @@ _LIMIT_FLAGS = (
     ("--statement-timeout", _positive_float, "SECONDS", "a statement running longer is interrupted"),
     ("--statement-threads", _positive_int, "N", "worker threads running SQLite work"),
     ("--max-response-bytes", _positive_int, "N", "largest value and largest unstreamed response"),
+    ("--max-stream-bytes", _positive_int, "N", "largest streamed result; past it the stream is cut"),
     ("--header-timeout", _positive_float, "SECONDS", "time a client has to send a request's head"),
     ("--max-header-bytes", _positive_int, "N", "largest request head"),
     ("--max-connections", _positive_int, "N", "open connections past which requests get 503"),

@@ -104,14 +104,14 @@ def test_limit_flags_map_onto_settings() -> None:
         [
             "serve", "--statement-timeout", "1.5", "--statement-threads", "2",
             "--max-response-bytes", "1000", "--header-timeout", "3", "--max-header-bytes", "2000",
-            "--max-connections", "5", "--allow-origin", "https://a.example", "--allow-origin",
-            "https://b.example", "--allow-host", "DB.internal",
+            "--max-connections", "5", "--max-stream-bytes", "3000", "--allow-origin", "https://a.example",
+            "--allow-origin", "https://b.example", "--allow-host", "DB.internal",
         ]
     )  # fmt: skip
     settings = settings_from_args(args)
     assert (settings.statement_timeout, settings.statement_threads) == (1.5, 2)
     assert (settings.max_response_bytes, settings.max_header_bytes) == (1000, 2000)
-    assert (settings.header_timeout, settings.max_connections) == (3.0, 5)
+    assert (settings.header_timeout, settings.max_connections, settings.max_stream_bytes) == (3.0, 5, 3000)
     assert settings.allowed_origins == ("https://a.example", "https://b.example")
     assert settings.allowed_hosts == ("db.internal",)
 
@@ -125,6 +125,7 @@ def test_the_defaults_match_the_documentation() -> None:
     assert (settings.statement_timeout, settings.statement_threads) == (30.0, 8)
     assert (settings.max_response_bytes, settings.max_header_bytes) == (64 * 1024 * 1024, 1024 * 1024)
     assert (settings.header_timeout, settings.max_connections) == (10.0, 1024)
+    assert settings.max_stream_bytes == 1024**3
     assert settings.allowed_origins == settings.allowed_hosts == ()
     assert not settings.credentials.enabled
 
