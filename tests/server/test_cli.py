@@ -15,6 +15,7 @@ import pytest
 import requests
 
 from phantomdb.server.cli import build_parser, main, settings_from_args
+from phantomdb.server.embedded import start_embedded
 from tests.conftest import READY_PREFIX, ServerProcess, start_server
 
 
@@ -165,6 +166,42 @@ def test_a_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
         )
         assert result.returncode == 1
         assert "cannot listen" in result.stderr
+    finally:
+        server.stop()
+
+
+def _serve_in_a_second_process(data_dir: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "phantomdb.server", "--port", "0", "--data-dir", str(data_dir)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+
+
+def test_a_second_server_on_the_same_data_directory_is_refused_at_start(tmp_path: Path) -> None:
+    server = start_server(tmp_path)
+    try:
+        result = _serve_in_a_second_process(tmp_path)
+        assert result.returncode == 1
+        assert f"data directory {tmp_path} is in use by another PhantomDB Lite server" in result.stderr
+        assert "arrival order" in result.stderr
+        assert requests.get(server.url + "/health", timeout=10).status_code == 200  # the first serves on
+    finally:
+        server.stop()
+    start_server(tmp_path).stop()  # the lock went with the first server
+
+
+def test_embedded_servers_share_a_data_directory_but_not_with_phantomdb_serve(tmp_path: Path) -> None:
+    with start_embedded(tmp_path) as first, start_embedded(tmp_path) as second:  # gunicorn workers, say
+        assert requests.get(first.url + "/health", timeout=10).status_code == 200
+        assert requests.get(second.url + "/health", timeout=10).status_code == 200
+        result = _serve_in_a_second_process(tmp_path)
+        assert result.returncode == 1 and "is in use by another PhantomDB Lite server" in result.stderr
+    server = start_server(tmp_path)
+    try:
+        with pytest.raises(RuntimeError, match=r"is in use by another server \(phantomdb serve\)"):
+            start_embedded(tmp_path)
     finally:
         server.stop()
 
