@@ -110,16 +110,17 @@ class HeldHeadHttpToolsProtocol(HttpToolsProtocol):
     While a request head is being read (from the connection's first byte or the
     end of the previous response), its bytes are counted and a timer runs:
     past ``max_header_bytes`` the answer is ``431`` and the connection closes;
-    past ``header_timeout`` the connection just closes.
+    past ``header_timeout`` the connection just closes. ``busy`` (built once per
+    server by ``at_connection_limit``) answers in place of ``service_unavailable``.
     """
 
-    def __init__(self, *args: Any, settings: Settings, **kwargs: Any):
+    def __init__(self, *args: Any, settings: Settings, busy: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self._max_head = settings.max_header_bytes
         self._head_timeout = settings.header_timeout
         self._head_bytes: int | None = 0  # None while no head is being read
         self._head_timer: asyncio.TimerHandle | None = None
-        self._busy = at_connection_limit(settings.max_connections)
+        self._busy = busy
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(HeldHeadTransport(transport, self.loop))  # type: ignore[arg-type]
@@ -207,7 +208,9 @@ def socket_url(sock: socket.socket) -> str:
 def build_server(settings: Settings, on_ready: Callable[[], None]) -> LiteServer:
     config = uvicorn.Config(
         PhantomDBLite(settings),
-        http=functools.partial(HeldHeadHttpToolsProtocol, settings=settings),  # type: ignore[arg-type]
+        http=functools.partial(  # type: ignore[arg-type]
+            HeldHeadHttpToolsProtocol, settings=settings, busy=at_connection_limit(settings.max_connections)
+        ),
         loop="auto",  # uvloop when installed
         ws="none",
         lifespan="on",
