@@ -24,7 +24,7 @@ import orjson
 
 from phantomdb.encoding import decode_rows
 from phantomdb.errors import InternalError, OperationalError
-from phantomdb.transport import Body
+from phantomdb.transport import Body, cut_stream_error
 
 __all__ = ["RowStream"]
 
@@ -118,6 +118,10 @@ class RowStream:
                 line = line[1:]
             if not line:
                 continue
+            if line[:1] == b"{":  # the server cut the stream and says why
+                self.done = True
+                self._body.close()
+                raise cut_stream_error(line) or self._invalid(line)
             if keep:
                 raw = self._decode(b"[" + line + b"]", "rows")
                 self._rows = decode_rows(raw) if _TYPED_VALUE in line else list(map(tuple, raw))
@@ -172,6 +176,12 @@ class RowStream:
         rowcount = data.get("rowcount")
         self.rowcount = len(self._rows) if rowcount is None or rowcount < 0 else rowcount
         self.lastrowid = data.get("lastrowid")
+
+    @staticmethod
+    def _invalid(line: bytes) -> InternalError:
+        return InternalError(
+            f"PhantomDB sent a streamed result with an unexpected line: {line[:100]!r}", code="internal_error"
+        )
 
     @staticmethod
     def _decode(text: bytes, part: str) -> Any:

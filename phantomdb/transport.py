@@ -149,11 +149,15 @@ class _Response:
             raise _ProtocolError(f"a response head longer than {MAX_HEAD_BYTES} bytes")
 
     def end_of_stream(self) -> None:
-        """The server closed the connection: the end of a body that had no length, else an error."""
+        """The server closed the connection: the end of a body that had no length, else an error
+        (the server's own, when it cut a streamed result and said why on its last line)."""
         if self.head_done and not self.sized:
             self.complete = True
             self.keep_alive = False
             return
+        error = cut_stream_error(b"".join(self.pieces[-3:]))
+        if error is not None:
+            raise _StreamCut(error)
         raise _ProtocolError("the server closed the connection before the response ended")
 
     # httptools callbacks
@@ -189,6 +193,31 @@ class _Response:
 
 class _ProtocolError(ConnectionError):
     """The server's bytes are not a valid HTTP/1.1 response: the connection is unusable."""
+
+
+class _StreamCut(Exception):
+    """The server cut a streamed result short, saying why (``error``) on its last line."""
+
+    def __init__(self, error: PhantomDBError):
+        super().__init__(str(error))
+        self.error = error
+
+
+def cut_stream_error(tail: bytes) -> PhantomDBError | None:
+    """The error a streamed body's last line names, if the server ended it with one
+    (docs/rest-api.md, "Streamed results": ``{"error": {...}}`` instead of the rest)."""
+    tail = tail.rstrip(b"\n")
+    line = tail[tail.rfind(b"\n") + 1 :]
+    if not line.startswith(b'{"error"'):
+        return None
+    try:
+        error = orjson.loads(line)["error"]
+        code, message = error["code"], error["message"]
+    except (orjson.JSONDecodeError, KeyError, TypeError):
+        return None
+    if not isinstance(code, str) or not isinstance(message, str):
+        return None
+    return error_from_response(code, message, 200)
 
 
 class _Connection:
@@ -440,6 +469,9 @@ class Transport:
             except TimeoutError:
                 conn.close()
                 raise self._timed_out(method, path) from None
+            except _StreamCut as cut:
+                conn.close()
+                raise cut.error from None
             except _BROKEN as exc:
                 conn.close()
                 reason = str(exc) or type(exc).__name__
@@ -595,6 +627,9 @@ class Body:
             except TimeoutError:
                 self.close()
                 raise self._transport._timed_out(self._method, self._path) from None
+            except _StreamCut as cut:
+                self.close()
+                raise cut.error from None
             except _BROKEN as exc:
                 self.close()
                 raise OperationalError(

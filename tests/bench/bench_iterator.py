@@ -150,7 +150,8 @@ def main() -> None:
             f"{memory[alias]['tracemalloc_peak_mb']:20.1f} {memory[alias]['max_rss_mb']:11.1f}"
         )
     ratios = [ours / theirs for ours, theirs in zip(seconds["phantomdb"], seconds["default"])]
-    print(f"time ratio phantomdb / sqlite3: {statistics.median(ratios):.2f} ({min(ratios):.2f}-{max(ratios):.2f})")
+    spread = f"{min(ratios):.2f}-{max(ratios):.2f}"
+    print(f"time ratio phantomdb / sqlite3: {statistics.median(ratios):.2f} ({spread})")
 
 
 if __name__ == "__main__":

@@ -147,7 +147,8 @@ def test_a_stream_without_line_framing_is_decoded_whole(fake_server: MakeFake) -
 
 def test_line_framing_split_anywhere_by_the_network_still_decodes(fake_server: MakeFake) -> None:
     document = b'{"columns":["n"],"rows":[\n[0],[1]\n,[2]\n],"encoded":false}'
-    fake = fake_server(lambda index, request: chunked(*(document[i : i + 3] for i in range(0, len(document), 3))))
+    pieces = [document[i : i + 3] for i in range(0, len(document), 3)]
+    fake = fake_server(lambda index, request: chunked(*pieces))
     with PhantomDB(fake.url) as client:
         stream = client.execute_query("d", "SELECT n FROM t", stream=True).stream
         assert stream is not None and list(stream) == [(0,), (1,), (2,)]
