@@ -329,6 +329,9 @@ class Connection:
         if self._closed:
             return
         try:
+            stream, self._stream = self._stream, None
+            if stream is not None:
+                stream.close()  # its rows are not wanted any more: read to the end, not kept
             if self._transaction is not None:
                 self.rollback()
         except errors.PhantomDBError:
@@ -481,8 +484,8 @@ class Cursor:
         return chunk
 
     def close(self) -> None:
-        """Forget the rows (a streamed result's rest is not read); using the cursor
-        afterwards raises InterfaceError."""
+        """Forget the rows (a streamed result stops, as ``RowStream.close`` says); using
+        the cursor afterwards raises InterfaceError."""
         self._closed = True
         self._close_stream()
         self._result = None
