@@ -89,7 +89,7 @@ class QueryCache:
         if tables is None or reason is not None:
             store.count_bypass(reason or "unknown_tables")
             return self.next_execute(call, params, transaction)
-        tokens = store.tokens(self._generation_keys(tables))
+        tokens = store.tokens(self._keys_by_tables.get(tables) or self._generation_keys(tables))
         if tokens is None:
             return self.next_execute(call, params, transaction)
         key = (self.database, call, tuple(params) if params else ())
@@ -108,10 +108,8 @@ class QueryCache:
 
     def _generation_keys(self, tables: frozenset[str]) -> tuple[GenerationKey, ...]:
         """The database's key and each table's, built once per set of tables."""
-        keys = self._keys_by_tables.get(tables)
-        if keys is None:
-            database = self.database
-            keys = self._keys_by_tables[tables] = ((database, None), *((database, table) for table in tables))
+        database = self.database
+        keys = self._keys_by_tables[tables] = ((database, None), *((database, table) for table in tables))
         return keys
 
     def _bypass_reason(self, call: Call, tables: frozenset[str], transaction: str | None) -> str | None:
