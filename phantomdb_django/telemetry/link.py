@@ -15,12 +15,14 @@ continue the trace.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from time import perf_counter
 from typing import Any
 
 from opentelemetry import trace
+from opentelemetry.environment_variables import OTEL_PYTHON_TRACER_PROVIDER
 from opentelemetry.trace import ProxyTracerProvider, SpanKind, Status, StatusCode
 
 from phantomdb import calls
@@ -30,7 +32,7 @@ from phantomdb.client import Result
 from phantomdb.errors import ERROR_CODES
 
 from ..cache.link import BYPASS, HIT, cache_outcome
-from .metrics import MULTIPROCESS, Metrics
+from .metrics import MULTIPROCESS, Metrics, incrementer, observer
 from .propagation import outgoing_trace_context, trace_context_headers
 from .settings import TelemetrySettings
 
@@ -75,8 +77,9 @@ class Series:
     so each is bound at the first call that needs it and reused after.
     """
 
-    duration: Any
-    requests: Any | None  # phantomdb_cache_requests_total: reads only
+    duration: Any  # the histogram child, for observations that carry an exemplar
+    observe: Callable[[float], None]  # the same child's observe, without one
+    count: Callable[[], None] | None  # phantomdb_cache_requests_total: reads only
 
 
 @dataclass(slots=True)
@@ -90,7 +93,8 @@ class Shape:
     attributes: dict[str, Any]
     reads_only: bool
     series: dict[tuple[str, str], Series] = field(default_factory=dict)
-    rows: Any = None  # the db_client_response_returned_rows child, bound at the first rows returned
+    # db_client_response_returned_rows, bound at the first call that returned rows.
+    observe_rows: Callable[[float], None] | None = None
 
 
 @dataclass
@@ -101,15 +105,21 @@ class OpenTransaction:
 
 
 _sdk_seen = False
+# OpenTelemetry loads a provider named in the environment at the first get_tracer_provider().
+_PROVIDER_IN_ENVIRONMENT = OTEL_PYTHON_TRACER_PROVIDER in os.environ
 
 
 def sdk_configured() -> bool:
-    """Whether a TracerProvider other than OpenTelemetry's proxy is set: none, no span is made.
+    """Whether a TracerProvider other than OpenTelemetry's proxy is set: without one, no span is made.
 
-    A provider is set at most once per process, so once one is seen the check is a global read.
+    A provider is set at most once per process, so once one is seen the
+    answer is kept. Until then ``get_tracer_provider()`` would look in
+    ``os.environ`` on every call (a fifth of this link's cost with no SDK), so
+    the API's own global is read first; if a future API drops it, the check
+    is ``get_tracer_provider()`` on every call again.
     """
     global _sdk_seen
-    if not _sdk_seen:
+    if not _sdk_seen and (getattr(trace, "_TRACER_PROVIDER", trace) is not None or _PROVIDER_IN_ENVIRONMENT):
         _sdk_seen = not isinstance(trace.get_tracer_provider(), ProxyTracerProvider)
     return _sdk_seen
 
@@ -258,33 +268,39 @@ class CallTelemetry:
                     "trace_id": format(context.trace_id, "032x"),
                     "span_id": format(context.span_id, "016x"),
                 }
-        series.duration.observe(duration, exemplar)
+        if exemplar is None:
+            series.observe(duration)
+        else:
+            series.duration.observe(duration, exemplar)
         if rows is not None:
-            (shape.rows or self._bind_rows(shape)).observe(rows)
-        if series.requests is not None:
-            series.requests.inc()
+            (shape.observe_rows or self._bind_rows(shape))(rows)
+        if series.count is not None:
+            series.count()
             if outcome != HIT:  # a hit changes no count of the cache
                 self._cache_gauges()
 
     def _bind(self, shape: Shape, outcome: str, error_type: str) -> Series:
         metrics = self.metrics
         assert metrics is not None
-        series = shape.series[outcome, error_type] = Series(
-            metrics.duration.labels(
-                self.alias, self.database, shape.operation, shape.collection_label, outcome, error_type
-            ),
-            metrics.cache_requests.labels(self.alias, shape.collection_label, outcome)
-            if shape.reads_only
-            else None,
+        duration = metrics.duration.labels(
+            self.alias, self.database, shape.operation, shape.collection_label, outcome, error_type
         )
+        count = (
+            incrementer(metrics.cache_requests.labels(self.alias, shape.collection_label, outcome))
+            if shape.reads_only
+            else None
+        )
+        series = shape.series[outcome, error_type] = Series(duration, observer(duration), count)
         return series
 
-    def _bind_rows(self, shape: Shape) -> Any:
+    def _bind_rows(self, shape: Shape) -> Callable[[float], None]:
         assert self.metrics is not None
-        shape.rows = self.metrics.returned_rows.labels(
-            self.alias, self.database, shape.operation, shape.collection_label
+        shape.observe_rows = observer(
+            self.metrics.returned_rows.labels(
+                self.alias, self.database, shape.operation, shape.collection_label
+            )
         )
-        return shape.rows
+        return shape.observe_rows
 
     def _cache_gauges(self) -> None:
         if self._gauges is None:
