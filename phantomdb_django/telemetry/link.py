@@ -23,7 +23,7 @@ from typing import Any
 
 from opentelemetry import trace
 from opentelemetry.environment_variables import OTEL_PYTHON_TRACER_PROVIDER
-from opentelemetry.trace import ProxyTracerProvider, SpanKind, Status, StatusCode
+from opentelemetry.trace import ProxyTracerProvider, SpanKind, Status, StatusCode, Tracer
 
 from phantomdb import calls
 from phantomdb.calls import Call
@@ -32,11 +32,9 @@ from phantomdb.client import Result
 from phantomdb.errors import ERROR_CODES
 
 from ..cache.link import BYPASS, HIT, cache_outcome
-from .metrics import MULTIPROCESS, Metrics, incrementer, observer
+from .metrics import MULTIPROCESS, Metrics, Observe, incrementer, observer
 from .propagation import outgoing_trace_context, trace_context_headers
 from .settings import TelemetrySettings
-
-_tracer = trace.get_tracer("phantomdb_django")
 
 _TRANSACTION_ENDS = {calls.COMMIT: "commit", calls.ROLLBACK: "rollback"}
 
@@ -77,8 +75,7 @@ class Series:
     so each is bound at the first call that needs it and reused after.
     """
 
-    duration: Any  # the histogram child, for observations that carry an exemplar
-    observe: Callable[[float], None]  # the same child's observe, without one
+    observe: Observe  # db_client_operation_duration_seconds
     count: Callable[[], None] | None  # phantomdb_cache_requests_total: reads only
 
 
@@ -94,7 +91,7 @@ class Shape:
     reads_only: bool
     series: dict[tuple[str, str], Series] = field(default_factory=dict)
     # db_client_response_returned_rows, bound at the first call that returned rows.
-    observe_rows: Callable[[float], None] | None = None
+    observe_rows: Observe | None = None
 
 
 @dataclass
@@ -104,24 +101,29 @@ class OpenTransaction:
     started: float
 
 
-_sdk_seen = False
 # OpenTelemetry loads a provider named in the environment at the first get_tracer_provider().
 _PROVIDER_IN_ENVIRONMENT = OTEL_PYTHON_TRACER_PROVIDER in os.environ
+_sdk_tracer: Tracer | None = None
 
 
-def sdk_configured() -> bool:
-    """Whether a TracerProvider other than OpenTelemetry's proxy is set: without one, no span is made.
+def sdk_tracer() -> Tracer | None:
+    """The tracer of the configured SDK; None while OpenTelemetry has only its proxy (no span is made).
 
-    A provider is set at most once per process, so once one is seen the
-    answer is kept. Until then ``get_tracer_provider()`` would look in
-    ``os.environ`` on every call (a fifth of this link's cost with no SDK), so
-    the API's own global is read first; if a future API drops it, the check
-    is ``get_tracer_provider()`` on every call again.
+    A provider is set at most once per process, so once one is seen its
+    tracer is kept (spans start on it directly, not through the proxy).
+    Until then ``get_tracer_provider()`` would look in ``os.environ`` on every
+    call (a fifth of this link's cost with no SDK), so the API's own global
+    is read first; if a future API drops it, the check is
+    ``get_tracer_provider()`` on every call again.
     """
-    global _sdk_seen
-    if not _sdk_seen and (getattr(trace, "_TRACER_PROVIDER", trace) is not None or _PROVIDER_IN_ENVIRONMENT):
-        _sdk_seen = not isinstance(trace.get_tracer_provider(), ProxyTracerProvider)
-    return _sdk_seen
+    global _sdk_tracer
+    if _sdk_tracer is None and (
+        getattr(trace, "_TRACER_PROVIDER", trace) is not None or _PROVIDER_IN_ENVIRONMENT
+    ):
+        provider = trace.get_tracer_provider()
+        if not isinstance(provider, ProxyTracerProvider):
+            _sdk_tracer = provider.get_tracer("phantomdb_django")
+    return _sdk_tracer
 
 
 class CallTelemetry:
@@ -169,22 +171,22 @@ class CallTelemetry:
     # -- one call ----------------------------------------------------------------------
 
     def __call__(self, call: Call, params: Params, transaction: str | None) -> Result:
-        tracing = self.spans and sdk_configured()
+        tracer = sdk_tracer() if self.spans else None
         if call.operation in calls.TRANSACTION_CONTROL:
-            return self._transaction_control(call, params, transaction, tracing)
+            return self._transaction_control(call, params, transaction, tracer)
         context = None
-        if tracing and transaction is not None:
+        if tracer is not None and transaction is not None:
             open_transaction = self._transactions.get(transaction)
             context = open_transaction.context if open_transaction is not None else None
-        return self._run(call, params, transaction, tracing, context)
+        return self._run(call, params, transaction, tracer, context)
 
     def _run(
-        self, call: Call, params: Params, transaction: str | None, tracing: bool, context: Any
+        self, call: Call, params: Params, transaction: str | None, tracer: Tracer | None, context: Any
     ) -> Result:
         shape = self._shapes.get(call) or self._shape(call)
         span = context_token = None
-        if tracing:
-            span = _tracer.start_span(
+        if tracer is not None:
+            span = tracer.start_span(
                 shape.summary, context=context, kind=SpanKind.CLIENT, attributes=shape.attributes
             )
             context_token = outgoing_trace_context.set(trace_context_headers(span.get_span_context()))
@@ -268,12 +270,9 @@ class CallTelemetry:
                     "trace_id": format(context.trace_id, "032x"),
                     "span_id": format(context.span_id, "016x"),
                 }
-        if exemplar is None:
-            series.observe(duration)
-        else:
-            series.duration.observe(duration, exemplar)
+        series.observe(duration, exemplar)
         if rows is not None:
-            (shape.observe_rows or self._bind_rows(shape))(rows)
+            (shape.observe_rows or self._bind_rows(shape))(rows, None)
         if series.count is not None:
             series.count()
             if outcome != HIT:  # a hit changes no count of the cache
@@ -290,10 +289,10 @@ class CallTelemetry:
             if shape.reads_only
             else None
         )
-        series = shape.series[outcome, error_type] = Series(duration, observer(duration), count)
+        series = shape.series[outcome, error_type] = Series(observer(duration), count)
         return series
 
-    def _bind_rows(self, shape: Shape) -> Callable[[float], None]:
+    def _bind_rows(self, shape: Shape) -> Observe:
         assert self.metrics is not None
         shape.observe_rows = observer(
             self.metrics.returned_rows.labels(
@@ -318,32 +317,32 @@ class CallTelemetry:
     # -- transactions --------------------------------------------------------------------
 
     def _transaction_control(
-        self, call: Call, params: Params, transaction: str | None, tracing: bool
+        self, call: Call, params: Params, transaction: str | None, tracer: Tracer | None
     ) -> Result:
         """BEGIN opens a transaction span; COMMIT and ROLLBACK end it, with their outcome."""
         if call.operation == calls.BEGIN:
-            return self._begin(call, params, tracing)
+            return self._begin(call, params, tracer)
         open_transaction = self._transactions.get(transaction) if transaction is not None else None
         context = open_transaction.context if open_transaction is not None else None
         try:
-            result = self._run(call, params, transaction, tracing, context)
+            result = self._run(call, params, transaction, tracer, context)
         except BaseException:
             self._end_transaction(transaction, "error")
             raise
         self._end_transaction(transaction, _TRANSACTION_ENDS[call.operation])
         return result
 
-    def _begin(self, call: Call, params: Params, tracing: bool) -> Result:
+    def _begin(self, call: Call, params: Params, tracer: Tracer | None) -> Result:
         """A transaction span (when tracing) that holds the BEGIN and every later call of it."""
         span = context = None
-        if tracing:
-            span = _tracer.start_span(
+        if tracer is not None:
+            span = tracer.start_span(
                 "transaction", kind=SpanKind.INTERNAL, attributes=self._transaction_attributes()
             )
             context = trace.set_span_in_context(span)
         opened = OpenTransaction(span, context, perf_counter())
         try:
-            result = self._run(call, params, None, tracing, context)
+            result = self._run(call, params, None, tracer, context)
         except BaseException:
             self._close(opened, "error")
             raise
