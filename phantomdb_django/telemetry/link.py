@@ -6,10 +6,10 @@ call's result and errors exactly as they were. Transactions become spans
 that contain their calls, from BEGIN to COMMIT or ROLLBACK.
 
 With no OpenTelemetry SDK configured, no span is made at all (the check is
-one isinstance per call until an SDK appears), so telemetry costs the metrics
+a read of the API's global, ``sdk_tracer``), so telemetry costs the metrics
 only: each call records into prometheus-client children bound once per call
-shape and cache outcome. A call's span
-is its requests' ``traceparent`` (``propagation.py``), so PhantomDB Lite can
+shape and cache outcome (``metrics.observer``). A call's span is its
+requests' ``traceparent`` (``propagation.py``), so PhantomDB Lite can
 continue the trace.
 """
 
