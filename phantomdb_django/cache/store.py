@@ -82,10 +82,7 @@ class QueryCacheStore:
 
     def lookup(self, key: Any, tokens: tuple[Any, ...]) -> Result | None:
         with self._lock:
-            try:
-                entry = self._entries[key]  # cheaper than .get() on a hit, the path that matters
-            except KeyError:
-                entry = None
+            entry = self._entries.get(key)
             if entry is not None and entry.tokens == tokens and entry.expires > time.monotonic():
                 self.hits += 1
                 return entry.result
