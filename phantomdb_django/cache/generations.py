@@ -10,6 +10,7 @@ as current.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import secrets
 import weakref
@@ -72,7 +73,9 @@ class SharedGenerations:
         try:
             reader = self._readers.get(cache)
             if reader is None:
-                reader = self._readers[cache] = _reader_of(cache)
+                reader = _reader_of(cache)
+                with contextlib.suppress(TypeError):  # a backend object that takes no weak reference
+                    self._readers[cache] = reader
             tokens = reader(keys)
             if None in tokens:
                 for key, token in zip(keys, tokens):
@@ -99,7 +102,7 @@ def _reader_of(cache: Any) -> _Reader:
     """One ``MGET`` on the redis client under Django's RedisCache; ``get_many`` on any other backend.
 
     Django's RedisCache.get_many makes, validates and unpickles every key on
-    every call, several times the cost of the round trip itself. Under it the
+    every call, more than the cost of the round trip itself. Under it the
     tokens are read as the bytes Redis holds (opaque, like any token), with
     the keys made once; other backends (Memcached, database, file) keep their
     own ``get_many``.
