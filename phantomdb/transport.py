@@ -189,6 +189,12 @@ class _Response:
             self.head_bytes = self.status = 0
             return
         self.complete = True
+        self.detach()
+
+    def detach(self) -> None:
+        """Drop the parser, which holds this object's callbacks: no reference cycle outlives
+        the response (Django's tests of memory release without the garbage collector see one)."""
+        self._parser = None  # type: ignore[assignment]  # not parsed any more
 
 
 class _ProtocolError(ConnectionError):
@@ -224,15 +230,16 @@ class _Connection:
     """One keep-alive HTTP/1.1 connection: a request goes out in one send (head and body
     together, never split by Nagle), its response is read with httptools."""
 
-    __slots__ = ("sock",)
+    __slots__ = ("response", "sock")
 
     def __init__(self, sock: socket.socket):
         self.sock = sock
+        self.response: _Response | None = None  # the last one; closing detaches it if unfinished
 
     def exchange(self, request: bytes) -> _Response:
         """Send ``request``; return its response once the head has arrived."""
         self.sock.sendall(request)
-        response = _Response()
+        response = self.response = _Response()
         while not response.head_done:
             self.receive(response)
         return response
@@ -253,6 +260,8 @@ class _Connection:
         return pieces[0] if len(pieces) == 1 else b"".join(pieces)
 
     def close(self) -> None:
+        if self.response is not None:
+            self.response.detach()
         with contextlib.suppress(OSError):
             self.sock.close()
 

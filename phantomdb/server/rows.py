@@ -164,10 +164,14 @@ async def _select(request: Request, table: str, sql: str, params: list[Any]) -> 
 
 
 @functools.lru_cache(maxsize=1024)
-def _insert_statement(table: str, columns: tuple[str, ...], returning: tuple[str, ...]) -> str:
+def _insert_statement(
+    table: str, columns: tuple[str, ...], returning: tuple[str, ...], count: int = 1
+) -> str:
+    """An INSERT of ``count`` rows of ``columns`` (multi-row VALUES: one statement, one step)."""
     if columns:
         names = ", ".join(map(quote, columns))
-        sql = f"INSERT INTO {quote(table)} ({names}) VALUES ({', '.join('?' * len(columns))})"
+        row = f"({', '.join('?' * len(columns))})"
+        sql = f"INSERT INTO {quote(table)} ({names}) VALUES {', '.join([row] * count)}"
     else:
         sql = f"INSERT INTO {quote(table)} DEFAULT VALUES"
     if returning:
@@ -183,22 +187,34 @@ def _insert(
     rows: list[tuple[tuple[str, ...], list[Any]]],
 ) -> tuple[list[Any], int, Any, list[str]]:
     """Run the inserts in order; return the returned rows, the rowcount, the last rowid and the
-    returned columns (the primary key unless the call named them)."""
+    returned columns (the primary key unless the call named them).
+
+    Consecutive rows with the same columns (a bulk insert's) go as multi-row
+    INSERTs, as many rows each as SQLite's limit on ``?`` allows; RETURNING
+    gives their rows in insertion order, as Django's sqlite3 backend relies on.
+    """
     if returning is None:
         returning = pool.primary_key(conn, table)
     returned_columns = tuple(returning)
-    sql_by_columns: dict[tuple[str, ...], str] = {}  # rows of a bulk insert mostly share columns
+    most_values = conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
     returned: list[Any] = []
     rowcount = 0
     lastrowid = None
-    for columns, values in rows:
-        sql = sql_by_columns.get(columns)
-        if sql is None:
-            sql = sql_by_columns[columns] = _insert_statement(table, columns, returned_columns)
-        cursor = conn.execute(sql, values)
+    start = 0
+    while start < len(rows):
+        columns = rows[start][0]
+        end = start + 1
+        if columns:
+            most = start + max(1, most_values // len(columns))
+            while end < len(rows) and end < most and rows[end][0] == columns:
+                end += 1
+        batch = rows[start:end]
+        values = batch[0][1] if len(batch) == 1 else [value for _, row in batch for value in row]
+        cursor = conn.execute(_insert_statement(table, columns, returned_columns, end - start), values)
         returned += cursor.fetchall()
         rowcount += cursor.rowcount
         lastrowid = cursor.lastrowid
+        start = end
     return returned, rowcount, lastrowid, returning
 
 

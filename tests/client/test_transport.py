@@ -7,6 +7,7 @@ the restart scenario uses real PhantomDB Lite processes.
 
 from __future__ import annotations
 
+import gc
 import socket
 import ssl
 import time
@@ -420,3 +421,23 @@ def test_an_integer_beyond_64_bits_is_data_error() -> None:
             client.execute_query("d", "SELECT ?", [2**64])
         with pytest.raises(DataError):
             client.select("d", "t", condition='"a" = ?', params=[-(2**70)])
+
+
+def test_requests_leave_no_reference_cycles_behind(server_url: str) -> None:
+    """Django's own suite checks that queries free their memory without the garbage collector."""
+    with PhantomDB(server_url) as client:
+        client.health_check()
+        gc.collect()
+        gc.disable()
+        gc.set_debug(gc.DEBUG_SAVEALL)
+        try:
+            for _ in range(5):
+                client.health_check()
+            with pytest.raises(ProgrammingError):
+                client.get_database("no_such_database")
+            gc.collect()
+            assert gc.garbage == []
+        finally:
+            gc.set_debug(0)
+            gc.garbage.clear()
+            gc.enable()

@@ -46,6 +46,17 @@ def test_insert_many_returns_keys_in_insert_order(api: Api, users: str) -> None:
     assert result["lastrowid"] == 4
 
 
+def test_a_bulk_insert_longer_than_one_statement_keeps_every_row_in_order(api: Api, users: str) -> None:
+    # Rows of three columns: SQLite's 32766 ``?`` per statement hold 10922 rows; these need two
+    # statements, and a row with other columns in between needs one of its own.
+    rows = [{"name": f"n{i}", "age": i % 90, "email": f"{i}@example.com"} for i in range(12000)]
+    rows.insert(5000, {"name": "no email", "age": 1})
+    result = insert(api, users, rows, returning=["id", "name"])
+    assert result["rowcount"] == 12001 and result["lastrowid"] == 12001
+    assert result["rows"] == [[i + 1, row["name"]] for i, row in enumerate(rows)]
+    assert api.rows(users, "SELECT count(*), count(email) FROM users") == [[12001, 12000]]
+
+
 def test_insert_returning_names_the_columns(api: Api, users: str) -> None:
     result = insert(api, users, PEOPLE[:2], returning=["name", "id"])
     assert result["columns"] == ["name", "id"]
