@@ -2,7 +2,7 @@
 
 Everything a ``phantomdb.Connection`` sends is a Call run by its executor
 chain (``phantomdb.chain``): statements and batches, BEGIN / COMMIT /
-ROLLBACK, savepoints, health checks, database creation and removal. A Call
+ROLLBACK, savepoints, health checks, database creation, removal and cloning. A Call
 says what the request is (which REST call, which tables it reads and
 writes, whether its answer can change without a write) and never holds a
 parameter value, so the links around the transport (cache, telemetry, logs)
@@ -22,6 +22,7 @@ from dataclasses import dataclass
 __all__ = [
     "BATCH",
     "BEGIN",
+    "CLONE_DATABASE",
     "COMMIT",
     "CREATE_DATABASE",
     "DELETE",
@@ -58,11 +59,12 @@ ROLLBACK_TO_SAVEPOINT = "rollback_to_savepoint"
 HEALTH = "health"
 CREATE_DATABASE = "create_database"
 DROP_DATABASE = "drop_database"
+CLONE_DATABASE = "clone_database"
 
 STATEMENTS = frozenset({SELECT, INSERT, UPDATE, DELETE, QUERY, BATCH})
 SAVEPOINTS = frozenset({SAVEPOINT, RELEASE_SAVEPOINT, ROLLBACK_TO_SAVEPOINT})
 TRANSACTION_CONTROL = frozenset({BEGIN, COMMIT, ROLLBACK})
-SERVER_CALLS = frozenset({HEALTH, CREATE_DATABASE, DROP_DATABASE})
+SERVER_CALLS = frozenset({HEALTH, CREATE_DATABASE, DROP_DATABASE, CLONE_DATABASE})
 
 # SQL statements that only read, by their first keyword. Anything else sent as
 # raw SQL (INSERT, REPLACE, WITH ... DELETE, DDL, PRAGMA x = y) may write.
@@ -110,6 +112,8 @@ class Call:
     assignments: tuple[Assignment, ...] = ()
     # The savepoint or database a control or server call names.
     name: str | None = None
+    # A clone: the database copied (``name`` is the copy).
+    source: str | None = None
     # BEGIN: whether the transaction enforces foreign keys.
     foreign_keys: bool = True
 
@@ -156,6 +160,7 @@ ROLLBACK_CALL = Call(ROLLBACK, sql="ROLLBACK", statement="ROLLBACK")
 HEALTH_CALL = Call(HEALTH, statement="HEALTH")
 
 
-def database_call(operation: str, name: str) -> Call:
-    """Create or drop the database ``name``: it writes every table it has, so unknown tables."""
-    return Call(operation, statement=operation.upper(), name=name, tables_written=None)
+def database_call(operation: str, name: str, source: str | None = None) -> Call:
+    """Create, drop or clone (from ``source``) the database ``name``: it writes every table it
+    has, so unknown tables."""
+    return Call(operation, statement=operation.upper(), name=name, source=source, tables_written=None)

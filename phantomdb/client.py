@@ -215,6 +215,10 @@ class PhantomDB:
     def drop_database(self, name: str) -> None:
         self._request("DELETE", f"/databases/{quote_name(name)}")
 
+    def clone_database(self, source: str, name: str) -> dict[str, Any]:
+        """Create ``name`` holding a copy of ``source``'s last committed state."""
+        return self._request("POST", f"/databases/{quote_name(source)}/clone", {"name": name})
+
     # -- schema -----------------------------------------------------------------
 
     def list_tables(self, db: str) -> list[dict[str, Any]]:
