@@ -116,6 +116,8 @@ class Call:
     source: str | None = None
     # BEGIN: whether the transaction enforces foreign keys.
     foreign_keys: bool = True
+    # A query: whether its answer reports the result columns' declared types.
+    decltypes: bool = False
 
     @property
     def writes(self) -> bool:
@@ -135,11 +137,12 @@ def first_keyword(sql: str) -> str:
 
 
 @functools.lru_cache(maxsize=4096)
-def raw_call(sql: str, query: str | None = None, operation: str = QUERY) -> Call:
+def raw_call(sql: str, query: str | None = None, operation: str = QUERY, decltypes: bool = False) -> Call:
     """The Call of SQL nobody translated (a PEP 249 cursor, ``raw()``, DDL).
 
     Its tables are unknown; it writes unless its first keyword says it only
-    reads. ``query`` is what is sent when it differs from ``sql``.
+    reads. ``query`` is what is sent when it differs from ``sql``; ``decltypes``
+    asks for the result columns' declared types.
     """
     statement = first_keyword(sql)
     written = NO_TABLES if statement in READ_ONLY_STATEMENTS else None
@@ -150,6 +153,7 @@ def raw_call(sql: str, query: str | None = None, operation: str = QUERY) -> Call
         statement=statement,
         tables_read=None,
         tables_written=written,
+        decltypes=decltypes,
     )
 
 

@@ -153,7 +153,8 @@ class RestCall:
         return Result(columns=(), rowcount=rowcount)
 
     def _query(self, call: Call, params: Params, transaction: str | None) -> Result:
-        return self.client.execute_query(self.database, call.query, params, transaction)
+        client = self.client
+        return client.execute_query(self.database, call.query, params, transaction, decltypes=call.decltypes)
 
     def _batch(self, call: Call, params: Params, transaction: str | None) -> Result:
         return self.client.execute_batch(self.database, call.query, params or (), transaction)

@@ -41,6 +41,8 @@ class Result:
     ``rowcount`` is the number of rows changed, or of rows returned when the
     statement only reads; ``types`` are the storage classes the server reports
     (``integer``, ``real``, ``text``, ``blob``, ``null``), empty when it does not.
+    ``decltypes`` are the columns' declared types (``"date"``, ``"decimal(10, 2)"``,
+    None for an expression), when a query asked for them.
     ``info`` is the answer of a call that returns no rows (a transaction's id,
     the health document).
     """
@@ -51,6 +53,7 @@ class Result:
     rowcount: int = -1
     lastrowid: int | None = None
     info: Mapping[str, Any] | None = None
+    decltypes: tuple[str | None, ...] = ()
 
     @classmethod
     def from_response(cls, data: Mapping[str, Any] | None) -> Result:
@@ -63,7 +66,9 @@ class Result:
         rowcount = data.get("rowcount")
         if rowcount is None or (rowcount < 0 and columns):
             rowcount = len(rows) if columns else -1
-        return cls(columns, tuple(data.get("types") or ()), rows, rowcount, data.get("lastrowid"))
+        types = tuple(data.get("types") or ())
+        decltypes = tuple(data.get("decltypes") or ())
+        return cls(columns, types, rows, rowcount, data.get("lastrowid"), decltypes=decltypes)
 
 
 def _encode_row(row: Mapping[str, Any]) -> dict[str, Any]:
@@ -351,10 +356,19 @@ class PhantomDB:
     # -- SQL --------------------------------------------------------------------
 
     def execute_query(
-        self, db: str, query: str, params: Sequence[Any] | None = None, transaction: str | None = None
+        self,
+        db: str,
+        query: str,
+        params: Sequence[Any] | None = None,
+        transaction: str | None = None,
+        *,
+        decltypes: bool = False,
     ) -> Result:
-        """Run one SQL statement with ``?`` placeholders."""
-        body = {"query": query, "params": _encode_params(params)}
+        """Run one SQL statement with ``?`` placeholders; ``decltypes`` asks for the result
+        columns' declared types (``Result.decltypes``)."""
+        body: dict[str, Any] = {"query": query, "params": _encode_params(params)}
+        if decltypes:
+            body["decltypes"] = True
         path = f"/databases/{quote_name(db)}/query"
         return Result.from_response(self._request("POST", path, body, transaction))
 

@@ -42,12 +42,6 @@ class DatabaseFeatures(sqlite3_features.DatabaseFeatures):
         # alias; the columns that reference it keep their declared BIGINT.
         "migrations.test_operations.OperationTests.test_alter_field_pk_mti_fk",
         "migrations.test_operations.OperationTests.test_alter_field_pk_mti_and_fk_to_base",
-        # Raw cursor results are not converted by the declared column type yet:
-        # a timestamp column reads back as text (issue 11, "Raw cursor results
-        # are untyped"); these three pass once they are.
-        "timezones.tests.LegacyDatabaseTests.test_cursor_execute_returns_naive_datetime",
-        "timezones.tests.NewDatabaseTests.test_cursor_execute_returns_naive_datetime",
-        "schema.tests.SchemaTests.test_add_datefield_and_datetimefield_use_effective_default",
     }
 
     if django.VERSION >= (6,):

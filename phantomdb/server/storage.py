@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from phantomdb.server.config import Settings
+from phantomdb.server.decltypes import DeclaredTypes
 from phantomdb.server.errors import ApiError
 from phantomdb.server.functions import register_functions
 from phantomdb.server.policy import StatementPolicy
@@ -186,6 +187,7 @@ class Pool:
         self._idle: list[StorageConnection] = []
         # table name -> (schema_version, primary key columns), see primary_key()
         self._primary_keys: dict[str, tuple[int, list[str]]] = {}
+        self.declared_types = DeclaredTypes()  # of queries' result columns, see decltypes
 
     def acquire(self) -> StorageConnection:
         if self.closed:
