@@ -67,8 +67,10 @@ class Result:
         if rowcount is None or (rowcount < 0 and columns):
             rowcount = len(rows) if columns else -1
         types = tuple(data.get("types") or ())
-        decltypes = tuple(data.get("decltypes") or ())
-        return cls(columns, types, rows, rowcount, data.get("lastrowid"), decltypes=decltypes)
+        decltypes = data.get("decltypes")
+        if decltypes:  # only raw SQL asks for them: the ORM's answers take the short way
+            return cls(columns, types, rows, rowcount, data.get("lastrowid"), None, tuple(decltypes))
+        return cls(columns, types, rows, rowcount, data.get("lastrowid"))
 
 
 def _encode_row(row: Mapping[str, Any]) -> dict[str, Any]:
