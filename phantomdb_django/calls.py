@@ -68,7 +68,7 @@ def raw_statement(
     converts values as sqlite3 does (``cursor.typed``).
     """
     if params is None:
-        return raw_call(sql, sql, decltypes=True), None
+        return raw_call(sql, decltypes=True), None
     if isinstance(params, Mapping):
         call, names = _pyformat_call(sql)
         return call, [params[name] for name in names]
