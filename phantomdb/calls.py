@@ -15,6 +15,7 @@ not the same as "no tables".
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
 from dataclasses import dataclass
@@ -92,7 +93,9 @@ class Call:
     table calls (condition, order_by, expressions) use ``?`` placeholders too.
     ``tables_read`` / ``tables_written`` are exact, or None when unknown.
     ``volatile``: the answer may change with no write (random order, the
-    clock, locking reads), so it must never be reused.
+    clock, locking reads), so it must never be reused. ``stream``: the rows
+    are read as they arrive (Django's ``iterator()``), never held whole, so
+    never cached either.
     """
 
     operation: str
@@ -116,6 +119,7 @@ class Call:
     source: str | None = None
     # BEGIN: whether the transaction enforces foreign keys.
     foreign_keys: bool = True
+    stream: bool = False
     # A query: whether its answer reports the result columns' declared types.
     decltypes: bool = False
 
@@ -155,6 +159,12 @@ def raw_call(sql: str, query: str | None = None, operation: str = QUERY, decltyp
         tables_written=written,
         decltypes=decltypes,
     )
+
+
+@functools.lru_cache(maxsize=1024)
+def streamed(call: Call) -> Call:
+    """``call`` with its rows read as they arrive (a cursor for Django's ``iterator()``)."""
+    return dataclasses.replace(call, stream=True)
 
 
 BEGIN_CALL = Call(BEGIN, sql="BEGIN", statement="BEGIN")

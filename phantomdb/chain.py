@@ -108,6 +108,7 @@ class RestCall:
             call.limit,
             call.offset,
             transaction,
+            stream=call.stream,
         )
 
     def _insert(self, call: Call, params: Params, transaction: str | None) -> Result:
@@ -153,8 +154,9 @@ class RestCall:
         return Result(columns=(), rowcount=rowcount)
 
     def _query(self, call: Call, params: Params, transaction: str | None) -> Result:
-        client = self.client
-        return client.execute_query(self.database, call.query, params, transaction, decltypes=call.decltypes)
+        return self.client.execute_query(
+            self.database, call.query, params, transaction, stream=call.stream, decltypes=call.decltypes
+        )
 
     def _batch(self, call: Call, params: Params, transaction: str | None) -> Result:
         return self.client.execute_batch(self.database, call.query, params or (), transaction)

@@ -21,6 +21,7 @@ import orjson
 
 from phantomdb.encoding import decode_rows, encode_params, encode_value
 from phantomdb.errors import DataError, ProgrammingError
+from phantomdb.streams import RowStream
 from phantomdb.transport import HeadersHook, Transport, quote_name
 
 __all__ = ["PhantomDB", "Result"]
@@ -44,7 +45,9 @@ class Result:
     ``decltypes`` are the columns' declared types (``"date"``, ``"decimal(10, 2)"``,
     None for an expression), when a query asked for them.
     ``info`` is the answer of a call that returns no rows (a transaction's id,
-    the health document).
+    the health document). A result asked for with ``stream=True`` that the
+    server streamed has no ``rows``: they are read from ``stream`` as they
+    arrive, and ``rowcount`` is -1.
     """
 
     columns: tuple[str, ...]
@@ -53,6 +56,7 @@ class Result:
     rowcount: int = -1
     lastrowid: int | None = None
     info: Mapping[str, Any] | None = None
+    stream: RowStream | None = None
     decltypes: tuple[str | None, ...] = ()
 
     @classmethod
@@ -69,7 +73,7 @@ class Result:
         types = tuple(data.get("types") or ())
         decltypes = data.get("decltypes")
         if decltypes:  # only raw SQL asks for them: the ORM's answers take the short way
-            return cls(columns, types, rows, rowcount, data.get("lastrowid"), None, tuple(decltypes))
+            return cls(columns, types, rows, rowcount, data.get("lastrowid"), decltypes=tuple(decltypes))
         return cls(columns, types, rows, rowcount, data.get("lastrowid"))
 
 
@@ -194,6 +198,17 @@ class PhantomDB:
     def _request(self, method: str, path: str, body: Any = None, transaction: str | None = None) -> Any:
         return self.transport.request(method, path, body, transaction=transaction)
 
+    def _rows(self, method: str, path: str, body: Any, transaction: str | None, stream: bool) -> Result:
+        """A call's result; with ``stream``, rows the server streams are read as they arrive."""
+        if not stream:
+            return Result.from_response(self.transport.request(method, path, body, transaction=transaction))
+        response = self.transport.stream(method, path, body, transaction=transaction)
+        if not response.streamed:
+            return Result.from_response(response.json())
+        # In a transaction, stopping early reads the rest: closing would end the transaction.
+        rows = RowStream(response, drain_on_close=transaction is not None)
+        return Result(columns=rows.columns, stream=rows)
+
     # -- server and databases ---------------------------------------------------
 
     def health_check(self) -> dict[str, Any]:
@@ -293,21 +308,26 @@ class PhantomDB:
         limit: int | None = None,
         offset: int | None = None,
         transaction: str | None = None,
+        *,
+        stream: bool = False,
     ) -> Result:
-        """Rows of one table; a GET, or POST .../select when the URL would be too long."""
+        """Rows of one table; a GET, or POST .../select when the URL would be too long.
+
+        ``stream``: rows the server streams are read as they are fetched (``Result.stream``).
+        """
         columns = tuple(columns) if columns else ()
         path = _select_path(db, table, columns, condition, order_by, limit, offset)
         if params:
             path += ("&" if "?" in path else "?") + "params=" + _quote_value(_params_text(params))
         if len(self.transport.prefix) + len(path) <= MAX_URL_LENGTH:
-            return Result.from_response(self._request("GET", path, None, transaction))
+            return self._rows("GET", path, None, transaction, stream)
         base = f"/databases/{quote_name(db)}/tables/{quote_name(table)}"
         body: dict[str, Any] = {"params": _encode_params(params)}
         for key, value in (("columns", list(columns) if columns else None), ("condition", condition),
                            ("order_by", order_by), ("limit", limit), ("offset", offset)):
             if value is not None:
                 body[key] = value
-        return Result.from_response(self._request("POST", f"{base}/select", body, transaction))
+        return self._rows("POST", f"{base}/select", body, transaction, stream)
 
     def update(
         self,
@@ -364,15 +384,19 @@ class PhantomDB:
         params: Sequence[Any] | None = None,
         transaction: str | None = None,
         *,
+        stream: bool = False,
         decltypes: bool = False,
     ) -> Result:
-        """Run one SQL statement with ``?`` placeholders; ``decltypes`` asks for the result
-        columns' declared types (``Result.decltypes``)."""
+        """Run one SQL statement with ``?`` placeholders.
+
+        ``stream``: rows the server streams are read as they are fetched (``Result.stream``).
+        ``decltypes``: the answer reports the result columns' declared types (``Result.decltypes``).
+        """
         body: dict[str, Any] = {"query": query, "params": _encode_params(params)}
         if decltypes:
             body["decltypes"] = True
         path = f"/databases/{quote_name(db)}/query"
-        return Result.from_response(self._request("POST", path, body, transaction))
+        return self._rows("POST", path, body, transaction, stream)
 
     def execute_batch(
         self, db: str, query: str, param_lists: Iterable[Sequence[Any]], transaction: str | None = None

@@ -19,10 +19,11 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from phantomdb import calls, errors
-from phantomdb.calls import Call, raw_call
+from phantomdb.calls import Call, raw_call, streamed
 from phantomdb.chain import Link, Params, RestCall, build_chain
 from phantomdb.client import PhantomDB, Result
 from phantomdb.errors import InterfaceError, OperationalError, ProgrammingError
+from phantomdb.streams import RowStream
 
 __all__ = [
     "BINARY",
@@ -162,6 +163,9 @@ class Connection:
         self._autocommit = autocommit
         self._owns_client = owns_client
         self._transaction: str | None = None
+        # A result still streaming in the open transaction: the server runs one call
+        # of a transaction at a time, so the next call waits for it to be read.
+        self._stream: RowStream | None = None
         self._closed = False
         # Whether transactions begun from now on enforce foreign keys.
         self.foreign_keys = True
@@ -237,7 +241,10 @@ class Connection:
         if operation in calls.TRANSACTION_CONTROL:
             raise ProgrammingError("Transactions begin by themselves; end them with commit() or rollback()")
         if not self._autocommit:
-            return self._chain(call, params, self.ensure_transaction())
+            self._finish_stream()
+            result = self._chain(call, params, self.ensure_transaction())
+            self._stream = result.stream
+            return result
         if operation in calls.SAVEPOINTS:
             raise ProgrammingError(f"{call.sql or operation} needs a transaction: turn autocommit off first")
         if self.foreign_keys:
@@ -245,11 +252,20 @@ class Connection:
         transaction = self._begin(foreign_keys=False)
         try:
             result = self._chain(call, params, transaction)
+            if result.stream is not None:
+                result.stream.buffer()  # before the COMMIT, which would wait for it
         except BaseException:
             self._chain(calls.ROLLBACK_CALL, None, transaction)
             raise
         self._chain(calls.COMMIT_CALL, None, transaction)
         return result
+
+    def _finish_stream(self) -> None:
+        """Read the rest of a result still streaming in the transaction into memory, so
+        that the transaction's next call can run; its cursor keeps every row."""
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            stream.buffer()
 
     def _begin(self, *, foreign_keys: bool) -> str:
         call = calls.BEGIN_CALL if foreign_keys else calls.BEGIN_WITHOUT_FOREIGN_KEYS_CALL
@@ -271,6 +287,7 @@ class Connection:
     def commit(self) -> None:
         """Commit the open transaction; nothing to do when none is open."""
         self._check_open()
+        self._finish_stream()
         transaction, self._transaction = self._transaction, None
         if transaction is not None:
             self._chain(calls.COMMIT_CALL, None, transaction)
@@ -278,6 +295,7 @@ class Connection:
     def rollback(self) -> None:
         """Roll back the open transaction; one the server already expired counts as rolled back."""
         self._check_open()
+        self._finish_stream()
         transaction, self._transaction = self._transaction, None
         if transaction is not None:
             try:
@@ -315,6 +333,9 @@ class Connection:
         if self._closed:
             return
         try:
+            stream, self._stream = self._stream, None
+            if stream is not None:
+                stream.close()  # its rows are not wanted any more: read to the end, not kept
             if self._transaction is not None:
                 self.rollback()
         except errors.PhantomDBError:
@@ -325,19 +346,24 @@ class Connection:
             if self._owns_client:
                 self.client.close()
 
-    def cursor(self) -> Cursor:
+    def cursor(self, *, stream: bool = False) -> Cursor:
+        """A cursor; with ``stream``, the rows of its queries are read as they are fetched
+        (a streamed cursor, docs/client.md), not held whole."""
         self._check_open()
-        return Cursor(self)
+        return Cursor(self, stream=stream)
 
 
 class Cursor:
-    """Runs statements on its connection and holds the rows of the last one."""
+    """Runs statements on its connection and holds the rows of the last one (or, when it
+    streams, reads them from the server as they are fetched)."""
 
-    def __init__(self, connection: Connection):
+    def __init__(self, connection: Connection, *, stream: bool = False):
         self.connection = connection
+        self.stream = stream
         self.arraysize = 1
         self._closed = False
         self._result: Result | None = None
+        self._stream: RowStream | None = None
         self._position = 0
         self._description: list[tuple[Any, ...]] | None = None
         self.rowcount = -1
@@ -378,6 +404,7 @@ class Cursor:
         self.connection._check_open()
 
     def _reset(self) -> None:
+        self._close_stream()
         self._result = None
         self._position = 0
         self._description = None
@@ -389,6 +416,12 @@ class Cursor:
         self.lastrowid = result.lastrowid
         if result.columns:
             self._result = result
+            self._stream = result.stream
+
+    def _close_stream(self) -> None:
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            stream.close()
 
     @staticmethod
     def _check_params(params: Any) -> None:
@@ -403,7 +436,8 @@ class Cursor:
         if parameters is not None:
             self._check_params(parameters)
         self._reset()
-        self._store(self.connection.execute(raw_call(operation), parameters))
+        call = raw_call(operation)
+        self._store(self.connection.execute(streamed(call) if self.stream else call, parameters))
         return self
 
     def executemany(self, operation: str, seq_of_parameters: Iterable[Sequence[Any]]) -> Cursor:
@@ -426,6 +460,9 @@ class Cursor:
 
     def fetchone(self) -> tuple[Any, ...] | None:
         rows = self._rows()
+        if self._stream is not None:
+            fetched = self._stream.fetch(1)
+            return fetched[0] if fetched else None
         if self._position >= len(rows):
             return None
         self._position += 1
@@ -433,7 +470,10 @@ class Cursor:
 
     def fetchmany(self, size: int | None = None) -> list[tuple[Any, ...]]:
         rows = self._rows()
-        end = self._position + (self.arraysize if size is None else size)
+        size = self.arraysize if size is None else size
+        if self._stream is not None:
+            return self._stream.fetch(size)
+        end = self._position + size
         chunk = list(rows[self._position : end])
         self._position += len(chunk)
         return chunk
@@ -441,17 +481,21 @@ class Cursor:
     def fetchall(self) -> list[tuple[Any, ...]]:
         """The rest of the rows as a new list: the result itself stays as the call returned it."""
         rows = self._rows()
+        if self._stream is not None:
+            return self._stream.fetch()
         chunk = list(rows[self._position :] if self._position else rows)
         self._position = len(rows)
         return chunk
 
     def close(self) -> None:
-        """Forget the rows; using the cursor afterwards raises InterfaceError."""
+        """Forget the rows (a streamed result stops, as ``RowStream.close`` says); using
+        the cursor afterwards raises InterfaceError."""
         self._closed = True
+        self._close_stream()
         self._result = None
 
     def setinputsizes(self, sizes: Any) -> None:
         """No-op: PhantomDB needs no input sizes."""
 
     def setoutputsize(self, size: Any, column: int | None = None) -> None:
-        """No-op: results arrive whole."""
+        """No-op: PhantomDB needs no output sizes."""

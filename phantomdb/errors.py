@@ -85,6 +85,7 @@ ERROR_CODES: dict[str, tuple[int, type[PhantomDBError]]] = {
     "transaction_expired": (410, OperationalError),
     "database_locked": (503, OperationalError),
     "operational_error": (503, OperationalError),
+    "server_busy": (503, OperationalError),
     "internal_error": (500, InternalError),
     "statement_timeout": (400, OperationalError),
     "result_too_large": (400, DataError),

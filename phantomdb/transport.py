@@ -1,10 +1,13 @@
-"""HTTP transport of the PhantomDB client: keep-alive http.client connections.
+"""HTTP transport of the PhantomDB client: pooled keep-alive HTTP/1.1 connections.
 
-Every REST call of ``phantomdb.PhantomDB`` goes through ``Transport.request``.
-The transport's own cost per call decides how fast the Django backend can be
-(shared/PERF-NOTES.md: requests adds 1.0-1.3 ms per call, urllib3 about
-0.45 ms, http.client about 0.2 ms), so the hot path is plain ``http.client``
-on pooled keep-alive connections, with orjson bodies and headers built once.
+Every REST call of ``phantomdb.PhantomDB`` goes through ``Transport.request``
+(or ``Transport.stream`` for a result read as it arrives). The transport's own
+cost per call decides how fast the Django backend can be (shared/PERF-NOTES.md:
+requests adds 1.0-1.3 ms per call, urllib3 about 0.45 ms, http.client about
+0.2 ms), so a request is written as one buffer in one send and its response
+parsed by httptools (the parser PhantomDB Lite's server uses too): http.client
+reads a response head line by line and parses it with the ``email`` package,
+about 80 us a call here that httptools does in 2.
 
 Retries never risk running a write twice: a request is sent again only when
 the connection failed before anything was sent, or when it is an idempotent
@@ -15,17 +18,18 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import http.client
 import logging
+import re
 import select
 import socket
 import ssl
 import threading
 import time
-from collections.abc import Callable, Mapping, MutableMapping
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
+import httptools
 import orjson
 
 from phantomdb.encoding import encode_value
@@ -38,7 +42,7 @@ from phantomdb.errors import (
     error_from_response,
 )
 
-__all__ = ["HeadersHook", "Transport"]
+__all__ = ["Body", "HeadersHook", "Transport"]
 
 logger = logging.getLogger("phantomdb.transport")
 
@@ -70,7 +74,16 @@ _STATUS_CODES = {
 UNAUTHORIZED_MESSAGE = "Unauthorized access"
 
 # Failures of a connection while a request is sent or its response is read.
-_BROKEN = (ConnectionError, http.client.HTTPException, OSError)
+_BROKEN = (ConnectionError, OSError)
+
+#: A response head longer than this is refused (http.client's limit is about the same).
+MAX_HEAD_BYTES = 64 * 1024
+#: Bytes asked of the socket per read.
+RECEIVE_BYTES = 64 * 1024
+
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # an HTTP header name (RFC 9110)
+_FORBIDDEN_IN_VALUE = re.compile(r"[\r\n\0]")
+_FORBIDDEN_IN_TARGET = re.compile(r"[\x00-\x20\x7f]")
 
 
 class _ConnectFailed(Exception):
@@ -101,155 +114,157 @@ def _is_dropped(sock: socket.socket) -> bool:
         return True
 
 
-class _KeptReader:
-    """A connection's buffered reader of its socket, which every response on it reads from.
+class _Response:
+    """One response, parsed by httptools as its bytes arrive: the status, the few headers
+    the client reads, and the body in the pieces it came in (chunked framing removed)."""
 
-    http.client gives each response a new buffered reader (``sock.makefile``)
-    and closes it after the body; a keep-alive connection reuses this one. A
-    response that is still being read when its connection closes (``Connection:
-    close``) becomes the reader's last user and closes it when done, as it would
-    close its own reader.
-    """
+    __slots__ = (
+        "_parser", "chunked", "complete", "content_type", "extra", "head_bytes", "head_done",
+        "keep_alive", "pieces", "sized", "status",
+    )
 
-    __slots__ = ("file", "in_use", "orphaned", "sock")
+    def __init__(self) -> None:
+        self._parser = httptools.HttpResponseParser(self)
+        self.status = 0
+        self.content_type = ""
+        self.keep_alive = False
+        self.sized = False  # Content-Length or chunked: the end is known without EOF
+        self.chunked = False  # sent as it was made: a streamed result
+        self.head_done = False
+        self.head_bytes = 0
+        self.complete = False
+        self.extra = False  # bytes followed the response: the connection cannot carry another
+        self.pieces: list[bytes] = []
+
+    def feed(self, data: bytes) -> None:
+        if not self.head_done:
+            self.head_bytes += len(data)
+        try:
+            self._parser.feed_data(data)
+        except httptools.HttpParserError as exc:
+            if not self.complete:
+                raise _ProtocolError(f"invalid HTTP response ({exc})") from None
+            self.extra = True
+        if not self.head_done and self.head_bytes > MAX_HEAD_BYTES:
+            raise _ProtocolError(f"a response head longer than {MAX_HEAD_BYTES} bytes")
+
+    def end_of_stream(self) -> None:
+        """The server closed the connection: the end of a body that had no length, else an error
+        (the server's own, when it cut a streamed result and said why on its last line)."""
+        if self.head_done and not self.sized:
+            self.complete = True
+            self.keep_alive = False
+            return
+        error = cut_stream_error(b"".join(self.pieces[-3:]))
+        if error is not None:
+            raise _StreamCut(error)
+        raise _ProtocolError("the server closed the connection before the response ended")
+
+    # httptools callbacks
+    def on_message_begin(self) -> None:
+        if self.complete:
+            self.extra = True
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        name = name.lower()
+        if name == b"content-type":
+            self.content_type = value.decode("latin-1")
+        elif name == b"content-length":
+            self.sized = True
+        elif name == b"transfer-encoding":
+            self.sized = True
+            self.chunked = b"chunked" in value.lower()
+
+    def on_headers_complete(self) -> None:
+        self.status = self._parser.get_status_code()
+        self.keep_alive = self._parser.should_keep_alive()
+        self.head_done = True
+
+    def on_body(self, body: bytes) -> None:
+        self.pieces.append(body)
+
+    def on_message_complete(self) -> None:
+        if self.status < 200:  # 100 Continue and friends: the real response follows
+            self.head_done = self.sized = self.chunked = False
+            self.head_bytes = self.status = 0
+            return
+        self.complete = True
+
+
+class _ProtocolError(ConnectionError):
+    """The server's bytes are not a valid HTTP/1.1 response: the connection is unusable."""
+
+
+class _StreamCut(Exception):
+    """The server cut a streamed result short, saying why (``error``) on its last line."""
+
+    def __init__(self, error: PhantomDBError):
+        super().__init__(str(error))
+        self.error = error
+
+
+def cut_stream_error(tail: bytes) -> PhantomDBError | None:
+    """The error a streamed body's last line names, if the server ended it with one
+    (docs/rest-api.md, "Streamed results": ``{"error": {...}}`` instead of the rest)."""
+    tail = tail.rstrip(b"\n")
+    line = tail[tail.rfind(b"\n") + 1 :]
+    if not line.startswith(b'{"error"'):
+        return None
+    try:
+        error = orjson.loads(line)["error"]
+        code, message = error["code"], error["message"]
+    except (orjson.JSONDecodeError, KeyError, TypeError):
+        return None
+    if not isinstance(code, str) or not isinstance(message, str):
+        return None
+    return error_from_response(code, message, 200)
+
+
+class _Connection:
+    """One keep-alive HTTP/1.1 connection: a request goes out in one send (head and body
+    together, never split by Nagle), its response is read with httptools."""
+
+    __slots__ = ("sock",)
 
     def __init__(self, sock: socket.socket):
         self.sock = sock
-        self.file = sock.makefile("rb")
-        self.in_use = False  # a response is reading from it
-        self.orphaned = False  # its connection closed: the last response closes it
 
-    def makefile(self, mode: str) -> Any:  # what HTTPResponse asks its "socket" for
-        self.in_use = True
-        return self.file
+    def exchange(self, request: bytes) -> _Response:
+        """Send ``request``; return its response once the head has arrived."""
+        self.sock.sendall(request)
+        response = _Response()
+        while not response.head_done:
+            self.receive(response)
+        return response
 
-    def done(self) -> None:
-        """The response reading from it finished (or was closed)."""
-        self.in_use = False
-        if self.orphaned:
-            self.file.close()
+    def receive(self, response: _Response) -> None:
+        """Feed the next bytes the server sent to ``response``."""
+        data = self.sock.recv(RECEIVE_BYTES)
+        if data:
+            response.feed(data)
+        else:
+            response.end_of_stream()
 
-    def release(self) -> None:
-        """Its connection closed; close now unless a response still reads from it."""
-        self.orphaned = True
-        if not self.in_use:
-            self.file.close()
-
-
-class _Response(http.client.HTTPResponse):
-    """A response read through its connection's ``_KeptReader``, left open for the next one."""
-
-    def __init__(self, reader: _KeptReader, debuglevel: int = 0, method: str | None = None):
-        super().__init__(reader, debuglevel, method)  # type: ignore[arg-type]  # takes reader.makefile()
-        self._reader = reader
-
-    def _close_conn(self) -> None:
-        if self.fp is not None:
-            self.fp = None  # type: ignore[assignment]  # http.client's own "closed" marker
-            self._reader.done()
-
-
-class _PreparedHead:
-    """A mixin for http.client connections: fewer objects and checks per request.
-
-    ``putheader`` checks and encodes every header of every request; the headers
-    that are the same on every request (Host, credentials, User-Agent...) are
-    checked once by ``prepare_headers`` instead and written with ``put_prepared``.
-    Responses read through one ``_KeptReader`` per socket instead of a new
-    buffered reader each.
-    """
-
-    _kept: _KeptReader | None = None
-    _join_next = False  # the next send() is a request head whose body follows
-    _held: bytes | None = None
-
-    def put_prepared(self, lines: bytes) -> None:
-        """Add header lines that ``prepare_headers`` made (CRLF-separated, no final CRLF)."""
-        self._output(lines)  # type: ignore[attr-defined]  # what putheader itself ends with
-
-    def end_request(self, body: bytes | None) -> None:
-        """``endheaders(body)``, with the head and a body in one send.
-
-        http.client sends them in two: with TCP_NODELAY, two TCP segments, and
-        the server may wake up for the head alone.
-        """
-        if not body:
-            self.endheaders()  # type: ignore[attr-defined]
-            return
-        self._join_next = True
-        try:
-            self.endheaders(body)  # type: ignore[attr-defined]  # sends the head, then the body
-        except BaseException:
-            self._held = None
-            raise
-        finally:
-            self._join_next = False
-        held, self._held = self._held, None
-        if held is not None:  # endheaders sent no body after the head
-            super().send(held)  # type: ignore[misc]
-
-    def send(self, data: Any) -> None:
-        if self._join_next:
-            self._join_next = False
-            self._held = data
-            return
-        held = self._held
-        if held is not None:
-            self._held = None
-            data = held + data
-        super().send(data)  # type: ignore[misc]
-
-    def response_class(  # called by getresponse() as self.response_class(self.sock, ...)
-        self, sock: socket.socket, debuglevel: int = 0, method: str | None = None, url: str | None = None
-    ) -> http.client.HTTPResponse:
-        kept = self._kept
-        if kept is None or kept.sock is not sock:
-            kept = self._kept = _KeptReader(sock)
-        return _Response(kept, debuglevel, method)
+    def read_body(self, response: _Response) -> bytes:
+        """The rest of the body."""
+        while not response.complete:
+            self.receive(response)
+        pieces, response.pieces = response.pieces, []
+        return pieces[0] if len(pieces) == 1 else b"".join(pieces)
 
     def close(self) -> None:
-        kept, self._kept = self._kept, None
-        try:
-            super().close()  # type: ignore[misc]
-        finally:
-            if kept is not None:
-                kept.release()
+        with contextlib.suppress(OSError):
+            self.sock.close()
 
 
-# response_class is a method here, a class in http.client: both are called the same way.
-class _Connection(_PreparedHead, http.client.HTTPConnection):  # type: ignore[misc]
-    pass
-
-
-class _SecureConnection(_PreparedHead, http.client.HTTPSConnection):  # type: ignore[misc]
-    pass
-
-
-_PooledConnection = _Connection | _SecureConnection
-
-
-class _HeaderRecorder(http.client.HTTPConnection):
-    """Runs http.client's own checks and encoding of request headers and keeps the lines."""
-
-    def __init__(self, host: str, port: int, default_port: int):
-        super().__init__(host, port)
-        self.default_port = default_port
-        self.lines: list[bytes] = []
-
-    def _output(self, s: bytes) -> None:
-        self.lines.append(s)
-
-
-def prepare_headers(host: str, port: int, default_port: int, headers: Mapping[str, str]) -> bytes:
-    """The Host and Accept-Encoding lines http.client writes, then ``headers``: one block.
-
-    Raises ValueError for a header http.client refuses (a CR or LF in a token, say).
-    """
-    recorder = _HeaderRecorder(host, port, default_port)
-    recorder.putrequest("GET", "/")  # adds Host and Accept-Encoding as for any request
+def _header_lines(headers: Mapping[str, str]) -> bytes:
+    """``Name: value`` lines (CRLF-terminated); a name or value that could split the head is refused."""
+    lines = []
     for name, value in headers.items():
-        recorder.putheader(name, value)
-    return b"\r\n".join(recorder.lines[1:])  # without the request line
+        if not _TOKEN.fullmatch(name) or _FORBIDDEN_IN_VALUE.search(value):
+            raise InterfaceError(f"Invalid HTTP header {name!r}: {value!r}")
+        lines.append(f"{name}: {value}\r\n")
+    return "".join(lines).encode("latin-1")
 
 
 class Transport:
@@ -290,6 +305,8 @@ class Transport:
         self.host = parts.hostname
         self.port = parts.port or (443 if parts.scheme == "https" else 80)
         self.prefix = parts.path.rstrip("/")
+        if _FORBIDDEN_IN_TARGET.search(self.prefix):
+            raise ValueError(f"PhantomDB URL path {self.prefix!r} holds a space or control character")
         host_text = f"[{self.host}]" if ":" in self.host else self.host
         # The URL shown in errors and logs never carries credentials.
         self.url = f"{self.scheme}://{host_text}:{self.port}{self.prefix}"
@@ -300,8 +317,11 @@ class Transport:
         self.backoff = backoff
         self.headers_hook = headers_hook
         self._ssl_context = self._make_ssl_context(verify, cert) if self.scheme == "https" else None
+        default_port = 443 if self.scheme == "https" else 80
         headers = {
+            "Host": host_text if self.port == default_port else f"{host_text}:{self.port}",
             "Accept": "application/json",
+            "Accept-Encoding": "identity",
             "Connection": "keep-alive",
             "User-Agent": USER_AGENT,
         }
@@ -310,14 +330,9 @@ class Transport:
         elif user is not None:
             basic = base64.b64encode(f"{user}:{password or ''}".encode()).decode("ascii")
             headers["Authorization"] = f"Basic {basic}"
-        self._headers = headers
-        self._prepared: bytes | None
-        default_port = 443 if self.scheme == "https" else 80
-        try:
-            self._prepared = prepare_headers(self.host, self.port, default_port, headers)
-        except ValueError:  # a header http.client refuses: it says so on each request, as it always did
-            self._prepared = None
-        self._idle: list[_PooledConnection] = []
+        # Checked and encoded once: the same on every request.
+        self._fixed = _header_lines(headers)
+        self._idle: list[_Connection] = []
         self._lock = threading.Lock()
         self._closed = False
 
@@ -342,34 +357,32 @@ class Transport:
 
     # -- the pool ---------------------------------------------------------------
 
-    def _new_connection(self) -> _PooledConnection:
+    def _new_connection(self) -> _Connection:
         """Open a connection now, so that a failure is known to precede any send."""
-        conn: _PooledConnection
-        if self._ssl_context is not None:
-            conn = _SecureConnection(
-                self.host, self.port, timeout=self.connect_timeout, context=self._ssl_context
-            )
-        else:
-            conn = _Connection(self.host, self.port, timeout=self.connect_timeout)
         try:
-            conn.connect()
+            sock = socket.create_connection((self.host, self.port), timeout=self.connect_timeout)
         except TimeoutError:
-            conn.close()
             raise _ConnectFailed(f"timed out after {self.connect_timeout}s") from None
-        except ssl.SSLCertVerificationError as exc:
-            conn.close()  # asking again gets the same certificate
-            raise _ConnectFailed(exc.verify_message or str(exc), retriable=False) from None
         except OSError as exc:
-            conn.close()
             raise _ConnectFailed(exc.strerror or str(exc) or type(exc).__name__) from None
-        sock = conn.sock
-        assert sock is not None
         with contextlib.suppress(OSError):  # a platform without TCP_NODELAY
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if self._ssl_context is not None:
+            try:
+                sock = self._ssl_context.wrap_socket(sock, server_hostname=self.host)
+            except ssl.SSLCertVerificationError as exc:
+                sock.close()  # asking again gets the same certificate
+                raise _ConnectFailed(exc.verify_message or str(exc), retriable=False) from None
+            except TimeoutError:
+                sock.close()
+                raise _ConnectFailed(f"timed out after {self.connect_timeout}s") from None
+            except OSError as exc:
+                sock.close()
+                raise _ConnectFailed(exc.strerror or str(exc) or type(exc).__name__) from None
         sock.settimeout(self.timeout)
-        return conn
+        return _Connection(sock)
 
-    def _checkout(self) -> _PooledConnection:
+    def _checkout(self) -> _Connection:
         """The most recently used idle connection the server has not closed, else a new one."""
         while True:
             with self._lock:
@@ -378,17 +391,24 @@ class Transport:
                 conn = self._idle.pop() if self._idle else None
             if conn is None:
                 return self._new_connection()
-            if conn.sock is not None and not _is_dropped(conn.sock):
+            if not _is_dropped(conn.sock):
                 return conn
             logger.debug("dropping a keep-alive connection to %s that the server closed", self.url)
             conn.close()
 
-    def _checkin(self, conn: _PooledConnection) -> None:
+    def _checkin(self, conn: _Connection) -> None:
         with self._lock:
-            if not self._closed and conn.sock is not None and len(self._idle) < self.pool_size:
+            if not self._closed and len(self._idle) < self.pool_size:
                 self._idle.append(conn)
                 return
         conn.close()
+
+    def _release(self, conn: _Connection, response: _Response) -> None:
+        """Back to the pool if ``response`` left it able to carry the next request."""
+        if response.keep_alive and not response.extra:
+            self._checkin(conn)
+        else:
+            conn.close()
 
     def close(self) -> None:
         """Close every idle connection; requests after this raise."""
@@ -400,45 +420,33 @@ class Transport:
 
     # -- the one request path ---------------------------------------------------
 
-    def request(
-        self,
-        method: str,
-        path: str,
-        body: Any = None,
-        *,
-        transaction: str | None = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> Any:
+    def request(self, method: str, path: str, body: Any = None, *, transaction: str | None = None) -> Any:
         """Send one call; return its JSON body (None when empty), or raise a PhantomDBError.
 
         ``path`` is relative to the server URL and already quoted, query included.
         """
-        payload: bytes | None = None
-        if body is not None:
-            try:
-                payload = orjson.dumps(body, default=_json_default, option=orjson.OPT_PASSTHROUGH_DATETIME)
-            except orjson.JSONEncodeError as exc:  # an integer beyond 64 bits, say
-                raise DataError(f"PhantomDB cannot send this value: {exc}", code="data_error") from None
-        # The hook adds to a dict of its own, so the prepared headers stay prepared.
-        added: dict[str, str] = {}
-        if self.headers_hook is not None:
-            self.headers_hook(added)
-        send_headers: dict[str, str] | None = None
-        if headers or self._prepared is None:
-            # The general way: every header through putheader.
-            send_headers = self._headers.copy()
-            if payload is not None:
-                send_headers["Content-Type"] = "application/json"
-            elif method in _BODY_METHODS:
-                send_headers["Content-Length"] = "0"
-            if transaction is not None:
-                send_headers["PhantomDB-Transaction"] = transaction
-            if headers:
-                send_headers.update(headers)
-            send_headers.update(added)
-        target = self.prefix + path
-        idempotent = method in _IDEMPOTENT
+        conn, response, data = self._exchange(method, path, body, transaction, whole=True)
+        self._release(conn, response)
+        return self._decoded(method, path, response, data)
 
+    def stream(self, method: str, path: str, body: Any = None, *, transaction: str | None = None) -> Body:
+        """Send one call and return its body to read as it arrives (``Body``).
+
+        Errors are raised here, as by ``request``; a body the server sent whole
+        (not chunked) is read whole before this returns.
+        """
+        conn, response, data = self._exchange(method, path, body, transaction, whole=False)
+        if response.complete:
+            self._release(conn, response)
+        return Body(self, conn, response, data, method, path)
+
+    def _exchange(
+        self, method: str, path: str, body: Any, transaction: str | None, *, whole: bool
+    ) -> tuple[_Connection, _Response, bytes]:
+        """Send the request (retried while that is safe) and read its head; and its body,
+        when ``whole`` or when the response is an error or not streamed."""
+        request = self._request_bytes(method, self.prefix + path, body, transaction)
+        idempotent = method in _IDEMPOTENT
         attempt = 0
         while True:
             try:
@@ -454,19 +462,16 @@ class Transport:
                     code="connection_failed",
                 ) from None
             try:
-                if send_headers is None:
-                    self._send(conn, method, target, payload, transaction, added)
-                else:
-                    self._send_with(conn, method, target, payload, send_headers)
-                response = conn.getresponse()
-                data = response.read()
+                response = conn.exchange(request)
+                data = b""
+                if whole or response.status >= 400 or not response.chunked:
+                    data = conn.read_body(response)
             except TimeoutError:
                 conn.close()
-                raise OperationalError(
-                    f"PhantomDB server at {self.url} did not answer {method} {_route(path)} "
-                    f"within {self.timeout}s",
-                    code="timeout",
-                ) from None
+                raise self._timed_out(method, path) from None
+            except _StreamCut as cut:
+                conn.close()
+                raise cut.error from None
             except _BROKEN as exc:
                 conn.close()
                 reason = str(exc) or type(exc).__name__
@@ -476,76 +481,73 @@ class Transport:
                         "%s %s on %s broke (%s); retry %d", method, _route(path), self.url, reason, attempt
                     )
                     continue
-                code = "connection_failed" if idempotent else "connection_lost"
-                if idempotent:
-                    message = (
-                        f"Failed to connect to PhantomDB server at {self.url}: "
-                        f"the connection broke during {method} {_route(path)} ({reason})"
-                    )
-                else:
-                    message = (
-                        f"Lost the connection to PhantomDB server at {self.url} during "
-                        f"{method} {_route(path)} ({reason}); not retried, as the server may have applied it"
-                    )
-                raise OperationalError(message, code=code) from None
-            if response.will_close:
-                conn.close()
-            else:
-                self._checkin(conn)
-            status = response.status
-            if status >= 400:
-                raise self._error(status, data, response.getheader("Content-Type"))
-            if not data:
-                return None
-            content_type = response.getheader("Content-Type") or ""
-            if "json" not in content_type:
-                return data.decode("utf-8", "replace")
+                raise self._broken(method, path, reason, idempotent) from None
+            if response.status >= 400:
+                self._release(conn, response)
+                raise self._error(response.status, data, response.content_type)
+            return conn, response, data
+
+    def _request_bytes(self, method: str, target: str, body: Any, transaction: str | None) -> bytes:
+        """The whole request: request line, fixed and per-call headers, body."""
+        if _FORBIDDEN_IN_TARGET.search(target):
+            raise InterfaceError(f"Invalid request target {target!r}")
+        parts = [b"%s %s HTTP/1.1\r\n" % (method.encode("ascii"), target.encode("ascii")), self._fixed]
+        payload = b""
+        if body is not None:
             try:
-                return orjson.loads(data)
-            except orjson.JSONDecodeError as exc:
-                raise InternalError(
-                    f"PhantomDB server at {self.url} answered {method} {_route(path)} "
-                    f"with invalid JSON: {exc}",
-                    code="internal_error",
-                    status=status,
-                ) from None
-
-    def _send(
-        self,
-        conn: _PooledConnection,
-        method: str,
-        target: str,
-        payload: bytes | None,
-        transaction: str | None,
-        added: Mapping[str, str],
-    ) -> None:
-        """Write one request: what ``conn.request`` writes, with the fixed headers prepared once."""
-        conn.putrequest(method, target, skip_host=True, skip_accept_encoding=True)
-        conn.put_prepared(self._prepared)  # type: ignore[arg-type]  # not None on this path
-        if payload is not None:
-            conn.put_prepared(b"Content-Type: application/json\r\nContent-Length: %d" % len(payload))
+                payload = orjson.dumps(body, default=_json_default, option=orjson.OPT_PASSTHROUGH_DATETIME)
+            except orjson.JSONEncodeError as exc:  # an integer beyond 64 bits, say
+                raise DataError(f"PhantomDB cannot send this value: {exc}", code="data_error") from None
+            parts.append(b"Content-Type: application/json\r\nContent-Length: %d\r\n" % len(payload))
         elif method in _BODY_METHODS:
-            conn.put_prepared(b"Content-Length: 0")
+            parts.append(b"Content-Length: 0\r\n")
+        extra: dict[str, str] = {}
         if transaction is not None:
-            conn.putheader("PhantomDB-Transaction", transaction)
-        for name, value in added.items():
-            conn.putheader(name, value)
-        conn.end_request(payload)
+            extra["PhantomDB-Transaction"] = transaction
+        if self.headers_hook is not None:
+            self.headers_hook(extra)
+        if extra:
+            parts.append(_header_lines(extra))
+        parts.append(b"\r\n")
+        parts.append(payload)
+        return b"".join(parts)
 
-    @staticmethod
-    def _send_with(
-        conn: _PooledConnection, method: str, target: str, payload: bytes | None, headers: Mapping[str, str]
-    ) -> None:
-        """Write one request with ``headers`` as given (a hook's too): what ``conn.request`` writes."""
-        names = {name.lower() for name in headers}
-        conn.putrequest(
-            method, target, skip_host="host" in names, skip_accept_encoding="accept-encoding" in names
+    def _decoded(self, method: str, path: str, response: _Response, data: bytes) -> Any:
+        """A success's body: JSON decoded, other text as a string, None when empty."""
+        if not data:
+            return None
+        if "json" not in response.content_type:
+            return data.decode("utf-8", "replace")
+        try:
+            return orjson.loads(data)
+        except orjson.JSONDecodeError as exc:
+            raise self._invalid_json(method, path, exc, response.status) from None
+
+    def _timed_out(self, method: str, path: str) -> OperationalError:
+        return OperationalError(
+            f"PhantomDB server at {self.url} did not answer {method} {_route(path)} within {self.timeout}s",
+            code="timeout",
         )
-        for name, value in headers.items():
-            conn.putheader(name, value)
-        if payload is not None and "content-length" not in names and "transfer-encoding" not in names:
-            conn.putheader("Content-Length", str(len(payload)))
-        conn.end_request(payload)
+
+    def _broken(self, method: str, path: str, reason: str, idempotent: bool) -> OperationalError:
+        if idempotent:
+            return OperationalError(
+                f"Failed to connect to PhantomDB server at {self.url}: "
+                f"the connection broke during {method} {_route(path)} ({reason})",
+                code="connection_failed",
+            )
+        return OperationalError(
+            f"Lost the connection to PhantomDB server at {self.url} during {method} {_route(path)} "
+            f"({reason}); not retried, as the server may have applied it",
+            code="connection_lost",
+        )
+
+    def _invalid_json(self, method: str, path: str, exc: Exception, status: int) -> InternalError:
+        return InternalError(
+            f"PhantomDB server at {self.url} answered {method} {_route(path)} with invalid JSON: {exc}",
+            code="internal_error",
+            status=status,
+        )
 
     @staticmethod
     def _error(status: int, data: bytes, content_type: str | None) -> PhantomDBError:
@@ -565,6 +567,82 @@ class Transport:
             text = data[:200].decode("utf-8", "replace").strip()
             message = f"PhantomDB server answered HTTP {status}" + (f": {text}" if text else "")
         return error_from_response(code, message, status)
+
+
+class Body:
+    """A response body read as it arrives, for results too long to hold in memory at once.
+
+    ``pieces()`` yields the body in the pieces the server sent it in; the
+    connection goes back to the pool after the last one. ``close()`` before the
+    end closes the connection instead, since the rest would still be on it.
+    """
+
+    __slots__ = ("_conn", "_data", "_method", "_path", "_response", "_transport", "content_type", "status")
+
+    def __init__(
+        self,
+        transport: Transport,
+        conn: _Connection,
+        response: _Response,
+        data: bytes,
+        method: str,
+        path: str,
+    ):
+        self._transport = transport
+        self._conn: _Connection | None = None if response.complete else conn
+        self._response = response
+        self._data = data
+        self._method = method
+        self._path = path
+        self.status = response.status
+        self.content_type = response.content_type
+
+    @property
+    def streamed(self) -> bool:
+        """True when the server sent the body chunked, as it produced it."""
+        return self._response.chunked
+
+    def json(self) -> Any:
+        """A body the server sent whole, decoded as ``Transport.request`` decodes it."""
+        return self._transport._decoded(self._method, self._path, self._response, b"".join(self.pieces()))
+
+    def pieces(self) -> Iterator[bytes]:
+        if self._data:
+            data, self._data = self._data, b""
+            yield data
+        response = self._response
+        while True:
+            if response.pieces:
+                pieces, response.pieces = response.pieces, []
+                yield from pieces
+            conn = self._conn
+            if conn is None:  # closed, or read whole before it was handed over
+                return
+            if response.complete:
+                self._conn = None
+                self._transport._release(conn, response)
+                return
+            try:
+                conn.receive(response)
+            except TimeoutError:
+                self.close()
+                raise self._transport._timed_out(self._method, self._path) from None
+            except _StreamCut as cut:
+                self.close()
+                raise cut.error from None
+            except _BROKEN as exc:
+                self.close()
+                raise OperationalError(
+                    f"Lost the connection to PhantomDB server at {self._transport.url} while reading the "
+                    f"result of {self._method} {_route(self._path)} ({exc or type(exc).__name__})",
+                    code="connection_lost",
+                ) from None
+
+    def close(self) -> None:
+        """Stop reading: the connection is closed unless the body was read to its end."""
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
 
 
 def _route(path: str) -> str:

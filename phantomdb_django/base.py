@@ -174,7 +174,14 @@ class DatabaseWrapper(sqlite3_base.DatabaseWrapper):
         pass
 
     def create_cursor(self, name: str | None = None) -> PhantomDBCursor:
-        return PhantomDBCursor(self.connection, self)
+        """A cursor; a named one (``chunked_cursor``) streams its rows as they are fetched."""
+        return PhantomDBCursor(self.connection, self, stream=name is not None)
+
+    @async_unsafe
+    def chunked_cursor(self) -> Any:
+        """The cursor of ``QuerySet.iterator()``: rows come from the server as Django fetches
+        them, so memory stays flat however long the result (docs/backend.md, "Streaming")."""
+        return self._cursor(name="stream")  # type: ignore[attr-defined]  # not in the stubs
 
     @async_unsafe
     def close(self) -> None:

@@ -27,7 +27,7 @@ from typing import Any
 from django.db.backends.sqlite3.base import decoder
 from django.utils.dateparse import parse_date, parse_datetime, parse_time
 
-from phantomdb.calls import Call
+from phantomdb.calls import Call, streamed
 from phantomdb.client import Result
 from phantomdb.dbapi import Connection, Cursor
 
@@ -65,7 +65,10 @@ def _stored_bytes(value: Any) -> bytes:
 
 
 def typed(result: Result) -> Result:
-    """``result`` with each non-NULL value converted by its column's declared type."""
+    """``result`` with each non-NULL value converted by its column's declared type.
+
+    A streamed result (a chunked cursor's) is passed on as it is: its rows are still to come.
+    """
     converters = [
         (index, converter)
         for index, declared in enumerate(result.decltypes)
@@ -87,8 +90,8 @@ def typed(result: Result) -> Result:
 class PhantomDBCursor(Cursor):
     """A PEP 249 cursor that speaks Django's ``%s`` and ``%(name)s`` paramstyles."""
 
-    def __init__(self, connection: Connection, wrapper: Any):
-        super().__init__(connection)
+    def __init__(self, connection: Connection, wrapper: Any, *, stream: bool = False):
+        super().__init__(connection, stream=stream)
         self.wrapper = wrapper
 
     def execute(self, sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None) -> PhantomDBCursor:
@@ -97,9 +100,10 @@ class PhantomDBCursor(Cursor):
         call = getattr(sql, "call", None) or self.commented_call(sql)
         if call is None:
             call, values = raw_statement(sql, params)
-            self._store(typed(self.connection.execute(call, values)))
+            result = typed(self.connection.execute(streamed(call) if self.stream else call, values))
         else:  # the compiler's statements take a sequence
-            self._store(self.connection.execute(call, params))  # type: ignore[arg-type]
+            result = self.connection.execute(streamed(call) if self.stream else call, params)  # type: ignore[arg-type]
+        self._store(result)
         return self
 
     def commented_call(self, sql: str) -> Call | None:

@@ -24,7 +24,7 @@ from phantomdb.server.auth import CHALLENGES, Authenticator
 from phantomdb.server.browsers import BrowserChecks
 from phantomdb.server.config import Settings
 from phantomdb.server.errors import ApiError, translate_sqlite_error
-from phantomdb.server.messages import Request, Response, error_response
+from phantomdb.server.messages import Request, Response, StreamCut, error_response
 from phantomdb.server.metrics import CONTENT_TYPE, Metrics
 from phantomdb.server.routing import Route, Router
 from phantomdb.server.statements import Statements
@@ -282,6 +282,8 @@ class PhantomDBLite:
             await send({"type": "http.response.body", "body": b""})
         except TimeoutError:
             abandoned = True  # returning without the last chunk makes uvicorn close the connection
+        except StreamCut:
+            pass  # the same: the client sees a broken response, never a short valid one
         finally:
             stream.close()
             if abandoned:

@@ -48,6 +48,7 @@ _LIMIT_FLAGS = (
     ("--statement-timeout", _positive_float, "SECONDS", "a statement running longer is interrupted"),
     ("--statement-threads", _positive_int, "N", "worker threads running SQLite work"),
     ("--max-response-bytes", _positive_int, "N", "largest value and largest unstreamed response"),
+    ("--max-stream-bytes", _positive_int, "N", "largest streamed result; past it the stream is cut"),
     ("--header-timeout", _positive_float, "SECONDS", "time a client has to send a request's head"),
     ("--max-header-bytes", _positive_int, "N", "largest request head"),
     ("--max-connections", _positive_int, "N", "open connections past which requests get 503"),
@@ -213,18 +214,24 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
 def serve(settings: Settings) -> None:
     """Run the server in this thread until SIGTERM or SIGINT."""
     from phantomdb.server.serve import READY_MESSAGE, bind_socket, build_server, socket_url
+    from phantomdb.server.storage import DataDirInUse, lock_data_dir
 
     level = logging.getLevelName(settings.log_level.upper())
     logging.basicConfig(
         level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     try:
-        sock = bind_socket(settings.host, settings.port)
-    except OSError as exc:
-        raise SystemExit(f"phantomdb: cannot listen on {settings.host}:{settings.port}: {exc}") from None
-    url = socket_url(sock)
-    server = build_server(settings, on_ready=lambda: print(READY_MESSAGE.format(url=url), flush=True))
-    server.run(sockets=[sock])
+        lock = lock_data_dir(settings.data_dir, shared=False)
+    except (DataDirInUse, OSError) as exc:
+        raise SystemExit(f"phantomdb: {exc}") from None
+    with lock:
+        try:
+            sock = bind_socket(settings.host, settings.port)
+        except OSError as exc:
+            raise SystemExit(f"phantomdb: cannot listen on {settings.host}:{settings.port}: {exc}") from None
+        url = socket_url(sock)
+        server = build_server(settings, on_ready=lambda: print(READY_MESSAGE.format(url=url), flush=True))
+        server.run(sockets=[sock])
 
 
 def _exit_cleanly(signum: int, frame: FrameType | None) -> None:

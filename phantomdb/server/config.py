@@ -39,6 +39,7 @@ class Settings:
     statement_timeout: float = 30.0  # seconds one statement may run before it is interrupted
     statement_threads: int = 8  # worker threads that run SQLite work off the event loop
     max_response_bytes: int = 64 * 1024 * 1024  # largest value, and largest unstreamed response body
+    max_stream_bytes: int = 1024 * 1024 * 1024  # largest streamed result, all its chunks together
     header_timeout: float = 10.0  # seconds a client has to send a request's head
     max_header_bytes: int = 1024 * 1024  # largest request head: a select's query string can be long
     max_connections: int = 1024  # open connections (and requests) past which the server answers 503
@@ -53,8 +54,8 @@ class Settings:
         if self.log_level not in LOG_LEVELS:
             raise ValueError(f"log level must be one of {', '.join(LOG_LEVELS)}, not {self.log_level!r}")
         for name in (
-            "max_body_bytes", "max_rows", "statement_threads", "max_response_bytes", "max_header_bytes",
-            "max_connections",
+            "max_body_bytes", "max_rows", "statement_threads", "max_response_bytes", "max_stream_bytes",
+            "max_header_bytes", "max_connections",
         ):  # fmt: skip
             if getattr(self, name) < 1:
                 raise ValueError(f"{name.replace('_', '-')} must be at least 1")

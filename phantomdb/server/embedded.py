@@ -3,6 +3,9 @@
 This is how the Django backend runs when ``HOST`` is empty. It works from any
 thread (uvicorn installs signal handlers only in the main thread), and several
 servers can run in one process, each with its own event loop and metrics.
+Embedded servers share their data directory with other embedded servers (the
+other processes of one application) but not with ``phantomdb serve``
+(``storage.lock_data_dir``).
 """
 
 from __future__ import annotations
@@ -10,11 +13,12 @@ from __future__ import annotations
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from phantomdb.server.auth import Credentials
 from phantomdb.server.config import Settings
 from phantomdb.server.serve import bind_socket, build_server, socket_url
+from phantomdb.server.storage import DataDirInUse, lock_data_dir
 
 _START_TIMEOUT = 30.0
 
@@ -22,10 +26,11 @@ _START_TIMEOUT = 30.0
 class EmbeddedServer:
     """A running embedded server: ``url`` to reach it, ``stop()`` to end it."""
 
-    def __init__(self, url: str, server: Any, thread: threading.Thread):
+    def __init__(self, url: str, server: Any, thread: threading.Thread, lock: IO[bytes]):
         self.url = url
         self._server = server
         self._thread = thread
+        self._lock = lock  # the data directory's shared lock, see storage.lock_data_dir
 
     @property
     def running(self) -> bool:
@@ -38,6 +43,8 @@ class EmbeddedServer:
         if self._thread.is_alive():
             self._server.force_exit = True
             self._thread.join(timeout)
+        if not self._thread.is_alive():
+            self._lock.close()
 
     def __enter__(self) -> EmbeddedServer:
         return self
@@ -60,7 +67,15 @@ def start_embedded(
     """
     credentials = Credentials.from_plain(users or {}, tokens or [])
     config = Settings(host="127.0.0.1", port=0, data_dir=Path(data_dir), credentials=credentials, **settings)
-    sock = bind_socket(config.host, 0)
+    try:
+        lock = lock_data_dir(config.data_dir, shared=True)
+    except DataDirInUse as exc:
+        raise RuntimeError(f"PhantomDB Lite did not start: {exc}") from None
+    try:
+        sock = bind_socket(config.host, 0)
+    except OSError:
+        lock.close()
+        raise
     url = socket_url(sock)
     ready = threading.Event()
     server = build_server(config, on_ready=ready.set)
@@ -73,5 +88,6 @@ def start_embedded(
         if not thread.is_alive() or time.monotonic() > deadline:
             server.should_exit = True
             sock.close()
+            lock.close()
             raise RuntimeError(f"PhantomDB Lite did not start (data dir {data_dir}); see the log for why")
-    return EmbeddedServer(url, server, thread)
+    return EmbeddedServer(url, server, thread, lock)

@@ -88,29 +88,27 @@ class Lease:
             raise
 
     async def atomic(self, fn: Callable[..., T], *args: Any) -> T:
-        """``fn(conn, *args)`` all or nothing: in its own transaction, or a savepoint inside the client's."""
+        """``fn(conn, *args)`` all or nothing: in its own transaction, or a savepoint inside the client's.
+
+        Its own transaction begins in the same piece of worker work as ``fn``
+        (one hand-off, not two); a BEGIN that meets the write lock fails before
+        anything ran, so ``run`` may retry it.
+        """
         if self.transaction is None:
-            await self.run(_begin_immediate)
-            finish, undo = ("COMMIT",), ("ROLLBACK",)
-        else:
-            finish, undo = (f"RELEASE {_SAVEPOINT}",), (f"ROLLBACK TO {_SAVEPOINT}", f"RELEASE {_SAVEPOINT}")
-        return await self._run(_atomically, self.transaction is not None, finish, undo, fn, *args)
-
-
-def _begin_immediate(conn: sqlite3.Connection) -> None:
-    conn.execute("BEGIN IMMEDIATE")
+            return await self.run(_atomically, "BEGIN IMMEDIATE", ("COMMIT",), ("ROLLBACK",), fn, *args)
+        finish, undo = (f"RELEASE {_SAVEPOINT}",), (f"ROLLBACK TO {_SAVEPOINT}", f"RELEASE {_SAVEPOINT}")
+        return await self._run(_atomically, f"SAVEPOINT {_SAVEPOINT}", finish, undo, fn, *args)
 
 
 def _atomically(
     conn: StorageConnection,
-    savepoint: bool,
+    begin: str,
     finish: tuple[str, ...],
     undo: tuple[str, ...],
     fn: Callable[..., T],
     *args: Any,
 ) -> T:
-    if savepoint:
-        conn.execute(f"SAVEPOINT {_SAVEPOINT}")
+    conn.execute(begin)
     try:
         result = fn(conn, *args)
         for sql in finish:

@@ -127,10 +127,15 @@ class Response:
         self.stream = stream
 
 
+class StreamCut(Exception):
+    """Raised by a stream's chunks to end the response unfinished: the connection closes."""
+
+
 class Stream:
     """Body chunks produced after the handler returned, plus what to release afterwards.
 
-    ``abandon`` is called (before ``close``) when the client stopped reading.
+    ``abandon`` is called (before ``close``) when the client stopped reading. The
+    chunks may raise ``StreamCut`` to end the response without its last chunk.
     """
 
     def __init__(self, chunks: AsyncIterator[bytes], close: Callable[[], None], abandon: Callable[[], None]):

@@ -6,7 +6,11 @@ SQL. Functions are an allow-list: SQLite's documented core, date, math, JSON
 and window functions (``CORE_FUNCTIONS``) plus whatever the server itself
 registered on the connection (the PhantomDB function library). Anything else
 that the linked SQLite happens to provide (``fts3_tokenizer``, which hands out
-memory addresses and lets a client crash the process) is refused.
+memory addresses and lets a client crash the process) is refused. So are the
+core functions that tell what an earlier statement on the connection did
+(``changes()``, ``last_insert_rowid()``): on a pooled connection, another
+client's call. The server's own statements do not call them (it reads counts
+and rowids from its cursors), so no statement is exempt from the policy.
 
 A statement that creates TEMP objects changes the connection for later
 statements (a TEMP table shadows ``main``'s), so it marks the connection to
@@ -20,12 +24,13 @@ import sqlite3
 CORE_FUNCTIONS = frozenset(
     {
         # scalar (lang_corefunc.html)
-        "abs", "changes", "char", "coalesce", "concat", "concat_ws", "format", "glob", "hex",
-        "ifnull", "if", "iif", "instr", "last_insert_rowid", "length", "like", "likelihood", "likely",
+        # (not changes(), total_changes(), last_insert_rowid(): CONNECTION_HISTORY_FUNCTIONS)
+        "abs", "char", "coalesce", "concat", "concat_ws", "format", "glob", "hex",
+        "ifnull", "if", "iif", "instr", "length", "like", "likelihood", "likely",
         "sqlite_compileoption_get", "sqlite_compileoption_used",
         "lower", "ltrim", "max", "min", "nullif", "octet_length", "printf", "quote", "random",
         "randomblob", "replace", "round", "rtrim", "sign", "soundex", "sqlite_source_id",
-        "sqlite_version", "substr", "substring", "total_changes", "trim", "typeof", "unhex",
+        "sqlite_version", "substr", "substring", "trim", "typeof", "unhex",
         "unicode", "unistr", "unistr_quote", "unlikely", "upper", "zeroblob",
         # aggregate and window
         "avg", "count", "group_concat", "string_agg", "sum", "total", "row_number", "rank",
@@ -51,6 +56,14 @@ CORE_FUNCTIONS = frozenset(
         "sqlite_drop_column",
     }
 )  # fmt: skip
+
+# Core functions that tell what an earlier statement on the connection did: on a pooled
+# connection, another client's call. Each answer carries its own counts instead.
+CONNECTION_HISTORY_FUNCTIONS = {
+    "changes": 'the "rowcount" of the statement\'s own answer',
+    "total_changes": 'the "rowcount" of each statement\'s own answer',
+    "last_insert_rowid": 'the "lastrowid" of the insert\'s own answer, or INSERT ... RETURNING',
+}
 
 # PRAGMAs that change the whole process, let a client corrupt the schema, or tell
 # the data directory's absolute path.
@@ -87,8 +100,15 @@ class StatementPolicy:
 
     def __call__(self, action: int, arg1: str | None, arg2: str | None, db: str | None) -> int:
         if action == sqlite3.SQLITE_FUNCTION:
-            if (arg2 or "").lower() in self.functions:
+            name = (arg2 or "").lower()
+            if name in self.functions:
                 return sqlite3.SQLITE_OK
+            instead = CONNECTION_HISTORY_FUNCTIONS.get(name)
+            if instead is not None:
+                return self._refuse(
+                    f"function {arg2}() would tell what an earlier call on a shared connection did:"
+                    f" use {instead}"
+                )
             return self._refuse(
                 f"function {arg2}() is not in the PhantomDB SQL dialect (docs/sql-functions.md)"
             )

@@ -63,12 +63,22 @@ def _may_change_settings(sql: str, after_pragma: int) -> bool:
 def _execute_batch(
     conn: sqlite3.Connection, sql: str, batch: list[list[Any]], inserts: bool
 ) -> tuple[int, Any]:
-    cursor = conn.executemany(sql, batch)
-    rowcount = cursor.rowcount
-    cursor.close()
-    # A pooled connection's last insert rowid may be another caller's: only inserts report it.
-    lastrowid = conn.execute("SELECT last_insert_rowid()").fetchone()[0] if inserts and rowcount > 0 else None
-    return rowcount, lastrowid
+    """``executemany``, with the last parameter list run alone: after ``execute`` the cursor
+    tells the rowid of the batch's last insert (``executemany`` does not), and clients may not
+    call ``last_insert_rowid()``, so neither does the server."""
+    cursor = conn.cursor()
+    try:
+        cursor.executemany(sql, batch[:-1])  # also refuses a statement that is not DML, as before
+        rowcount = cursor.rowcount
+        if batch:
+            cursor.execute(sql, batch[-1])
+            if cursor.description is not None:  # INSERT ... RETURNING: run it to the end
+                cursor.fetchall()
+            rowcount += cursor.rowcount
+        # A pooled connection's last insert rowid may be another caller's: only inserts report it.
+        return rowcount, cursor.lastrowid if inserts and rowcount > 0 else None
+    finally:
+        cursor.close()
 
 
 def _execute(

@@ -4,22 +4,30 @@ orjson writes the rows; only values JSON lacks are tagged: BLOBs as
 ``{"$bytes": ...}`` (through orjson's ``default``) and infinite REALs as
 ``{"$float": ...}`` (orjson would write them as null). A result longer than the
 server's ``max_rows`` goes out as one chunked response, ``fetchmany`` chunk by
-chunk on a worker thread, that still parses as one JSON document. A whole
-(unstreamed) body is bounded by ``max_response_bytes``; so is every value.
+chunk on a worker thread, that still parses as one JSON document. Each chunk
+of rows is a line of its own (the document's head, each chunk, its tail, split
+by newlines, which JSON text never holds unescaped), so that a client can
+decode the rows a chunk at a time (docs/rest-api.md, "Streamed results"). A
+whole (unstreamed) body is bounded by ``max_response_bytes``; so is every value.
+A streamed one is bounded by ``max_stream_bytes``: past it the rest is replaced
+by an error line, which leaves the document invalid, and the response ends
+without its last chunk (the connection closes), so no client takes it for a
+whole result.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import math
 import sqlite3
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from phantomdb.server.errors import ApiError
-from phantomdb.server.messages import Response, Stream
+from phantomdb.server.messages import Response, Stream, StreamCut
 
 if TYPE_CHECKING:
     from phantomdb.server.leases import Lease
@@ -147,7 +155,25 @@ def result_response(
         lease.release()
 
     chunks = _stream_rows(lease, cursor, head, rows, max_rows, query_fields, inserts)
-    return Response(200, stream=Stream(chunks, close, lease.abandon))
+    return Response(200, stream=Stream(_bounded(chunks, settings.max_stream_bytes), close, lease.abandon))
+
+
+async def _bounded(chunks: AsyncGenerator[bytes, None], limit: int) -> AsyncIterator[bytes]:
+    """``chunks`` while they add up to at most ``limit`` bytes; then an error line and ``StreamCut``."""
+    sent = 0
+    async with contextlib.aclosing(chunks):
+        async for chunk in chunks:
+            sent += len(chunk)
+            if sent > limit:
+                error = {
+                    "code": "result_too_large",
+                    "message": f"The streamed result is larger than the server's limit of {limit} bytes"
+                    " (--max-stream-bytes) and was cut: select fewer or smaller values, or page with"
+                    " limit and offset",
+                }
+                yield b"\n" + orjson.dumps({"error": error}) + b"\n"
+                raise StreamCut
+            yield chunk
 
 
 def _fetch(conn: sqlite3.Connection, cursor: sqlite3.Cursor, size: int) -> list[Any]:
@@ -162,18 +188,18 @@ async def _stream_rows(
     chunk_size: int,
     query_fields: bool,
     inserts: bool,
-) -> AsyncIterator[bytes]:
+) -> AsyncGenerator[bytes, None]:
     # Types and "encoded" are only known at the end, so they follow the rows.
     types = ColumnTypes(len(head["columns"]))
     encoded = False
-    yield orjson.dumps(head)[:-1] + b',"rows":['
+    yield orjson.dumps(head)[:-1] + b',"rows":[\n'
     rows = first
     separator = b""
     while rows:
         types.update(rows)
         rows_json, tagged = encode_rows(rows)
         encoded = encoded or tagged
-        yield separator + rows_json[1:-1]
+        yield separator + rows_json[1:-1] + b"\n"
         separator = b","
         rows = await lease.run(_fetch, cursor, chunk_size)
     tail = _cursor_tail(cursor, query_fields, inserts)

@@ -10,7 +10,8 @@ holds the head back until the body follows, so that both leave in one send.
 uvicorn limits connections (``limit_concurrency``) and idle keep-alive time,
 but with httptools it neither bounds a request head's size nor the time to
 send it: ``HeldHeadHttpToolsProtocol`` adds both, before any of the request
-reaches the application (and so before authentication).
+reaches the application (and so before authentication). Past the connection
+limit it answers the API's JSON error instead of uvicorn's plain text.
 """
 
 from __future__ import annotations
@@ -23,12 +24,40 @@ from typing import Any
 
 import orjson
 import uvicorn
+from uvicorn.protocols.http.flow_control import service_unavailable
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from phantomdb.server.app import PhantomDBLite
 from phantomdb.server.config import Settings
+from phantomdb.server.errors import ApiError
+from phantomdb.server.messages import error_response
 
 READY_MESSAGE = "PhantomDB Lite listening on {url}"
+# Seconds a client is told to wait when the server is at its connection limit.
+BUSY_RETRY_AFTER = 1
+
+
+def at_connection_limit(limit: int) -> Any:
+    """The ASGI app uvicorn runs instead of ours past ``limit_concurrency``: the API's 503 as JSON."""
+    response = error_response(
+        ApiError(
+            "server_busy",
+            f"The server is at its limit of {limit} open connections (--max-connections):"
+            f" retry after {BUSY_RETRY_AFTER} s, close idle connections, or raise the limit",
+        )
+    )
+    headers = [
+        (b"content-type", response.content_type),
+        (b"content-length", b"%d" % len(response.body)),
+        (b"retry-after", b"%d" % BUSY_RETRY_AFTER),
+        (b"connection", b"close"),
+    ]
+
+    async def answer(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": response.status, "headers": headers})
+        await send({"type": "http.response.body", "body": response.body})
+
+    return answer
 
 
 class HeldHeadTransport:
@@ -81,15 +110,17 @@ class HeldHeadHttpToolsProtocol(HttpToolsProtocol):
     While a request head is being read (from the connection's first byte or the
     end of the previous response), its bytes are counted and a timer runs:
     past ``max_header_bytes`` the answer is ``431`` and the connection closes;
-    past ``header_timeout`` the connection just closes.
+    past ``header_timeout`` the connection just closes. ``busy`` (built once per
+    server by ``at_connection_limit``) answers in place of ``service_unavailable``.
     """
 
-    def __init__(self, *args: Any, settings: Settings, **kwargs: Any):
+    def __init__(self, *args: Any, settings: Settings, busy: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self._max_head = settings.max_header_bytes
         self._head_timeout = settings.header_timeout
         self._head_bytes: int | None = 0  # None while no head is being read
         self._head_timer: asyncio.TimerHandle | None = None
+        self._busy = busy
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(HeldHeadTransport(transport, self.loop))  # type: ignore[arg-type]
@@ -111,6 +142,10 @@ class HeldHeadHttpToolsProtocol(HttpToolsProtocol):
     def on_headers_complete(self) -> None:
         self._head_read()
         super().on_headers_complete()
+
+    def _start_asgi_task(self, cycle: Any, app: Any) -> None:
+        # uvicorn picks service_unavailable past limit_concurrency (also for a pipelined request).
+        super()._start_asgi_task(cycle, self._busy if app is service_unavailable else app)
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
@@ -173,7 +208,9 @@ def socket_url(sock: socket.socket) -> str:
 def build_server(settings: Settings, on_ready: Callable[[], None]) -> LiteServer:
     config = uvicorn.Config(
         PhantomDBLite(settings),
-        http=functools.partial(HeldHeadHttpToolsProtocol, settings=settings),  # type: ignore[arg-type]
+        http=functools.partial(  # type: ignore[arg-type]
+            HeldHeadHttpToolsProtocol, settings=settings, busy=at_connection_limit(settings.max_connections)
+        ),
         loop="auto",  # uvloop when installed
         ws="none",
         lifespan="on",

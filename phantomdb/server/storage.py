@@ -6,11 +6,19 @@ sleeping busy handler would hold a worker thread for the whole wait. Instead
 ``retry_busy`` awaits a short ``asyncio.sleep`` and tries again until the
 server's busy timeout, then answers ``database_locked``. Writers of one
 database wait in one queue, so they get the write lock in arrival order.
+
+That queue lives in one process, so one process serves a data directory:
+``phantomdb serve`` locks it for itself (``lock_data_dir``), and a second
+server on it is refused at start. Embedded servers share the lock, so that
+the processes of one application (gunicorn workers) can each embed one, as the
+Django backend does; between them SQLite keeps the files consistent, but the
+arrival order of writers holds only within each process.
 """
 
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import logging
 import os
 import re
@@ -18,7 +26,7 @@ import sqlite3
 import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import IO, Any, TypeVar
 
 from phantomdb.server.config import Settings
 from phantomdb.server.decltypes import DeclaredTypes
@@ -30,6 +38,7 @@ logger = logging.getLogger(__name__)
 
 DATABASE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,62}")
 SUFFIX = ".sqlite3"
+LOCK_FILE = "phantomdb-lite.lock"
 MAX_IDLE_CONNECTIONS = 4
 _FIRST_RETRY_DELAY = 0.001
 _LONGEST_RETRY_DELAY = 0.025
@@ -105,6 +114,32 @@ def connect(path: Path, settings: Settings) -> StorageConnection:
         conn.close()
         raise
     return conn
+
+
+class DataDirInUse(Exception):
+    """Another server holds the data directory's lock in a way this one cannot share."""
+
+
+def lock_data_dir(data_dir: Path, *, shared: bool) -> IO[bytes]:
+    """Lock ``data_dir`` for a server's life: until the returned file is closed or the process ends.
+
+    ``shared`` is for embedded servers, which may run in several processes of
+    one application; ``phantomdb serve`` locks exclusively, since its writer
+    queue orders only its own writers.
+    """
+    data_dir.mkdir(parents=True, exist_ok=True)
+    lock = (data_dir / LOCK_FILE).open("ab")
+    try:
+        fcntl.flock(lock, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock.close()
+        holder = "another server (phantomdb serve)" if shared else "another PhantomDB Lite server"
+        raise DataDirInUse(
+            f"data directory {data_dir} is in use by {holder}: one server process serves a data"
+            " directory, so that writers are served in arrival order; stop the other server, or give"
+            " this one another data directory"
+        ) from None
+    return lock
 
 
 def database_not_found(name: str) -> ApiError:

@@ -117,6 +117,8 @@ class QueryCache:
     def _bypass_reason(self, call: Call, tables: frozenset[str], transaction: str | None) -> str | None:
         if call.volatile:
             return "volatile"
+        if call.stream:
+            return "streamed"
         if caching_disabled.get():
             return "disabled"
         settings = self.store.settings

@@ -184,7 +184,8 @@ class CallTelemetry:
     ) -> None:
         code = getattr(error, "code", None) if error is not None else None
         error_type = "" if error is None else (code or type(error).__qualname__)
-        rows = len(result.rows) if result is not None and result.columns else None
+        # A streamed result's rows are not known yet when its call returns.
+        rows = len(result.rows) if result is not None and result.columns and result.stream is None else None
         if span is not None:
             if span.is_recording():
                 span.set_attribute("phantomdb.cache", outcome)

@@ -4,13 +4,23 @@ from __future__ import annotations
 
 import datetime
 import decimal
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from phantomdb import IntegrityError, NotSupportedError, OperationalError, PhantomDB, ProgrammingError, Result
+from phantomdb import (
+    DataError,
+    IntegrityError,
+    NotSupportedError,
+    OperationalError,
+    PhantomDB,
+    ProgrammingError,
+    Result,
+)
 from phantomdb.client import MAX_URL_LENGTH
 from tests.client.conftest import USERS_COLUMNS
+from tests.conftest import ServerProcess, start_server
 
 
 def add_users(client: PhantomDB, db: str, *ages: int) -> list[int]:
@@ -350,3 +360,34 @@ def test_context_manager_closes_the_client(server_url: str) -> None:
     with PhantomDB(server_url) as client:
         client.health_check()
     assert client.transport._idle == []
+
+
+# -- limits ----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def stream_limited_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    process = start_server(
+        tmp_path_factory.mktemp("phantomdb-stream"), "--max-rows", "50", "--max-stream-bytes", "200000"
+    )
+    yield process
+    process.stop()
+
+
+def test_a_streamed_result_cut_at_the_servers_limit_raises_instead_of_returning_fewer_rows(
+    stream_limited_server: ServerProcess, database_name: str
+) -> None:
+    endless = (
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT i, hex(zeroblob(500)) FROM n"
+    )
+    with PhantomDB(stream_limited_server.url) as client:
+        client.create_database(database_name)
+        with pytest.raises(DataError) as whole:
+            client.execute_query(database_name, endless)
+        assert whole.value.code == "result_too_large" and "--max-stream-bytes" in str(whole.value)
+        stream = client.execute_query(database_name, endless, stream=True).stream
+        assert stream is not None and len(stream.fetch(60)) == 60
+        with pytest.raises(DataError) as streamed:
+            stream.fetch()
+        assert streamed.value.code == "result_too_large"
+        assert len(client.execute_query(database_name, endless + " LIMIT 120").rows) == 120

@@ -15,6 +15,7 @@ import pytest
 import requests
 
 from phantomdb.server.cli import build_parser, main, settings_from_args
+from phantomdb.server.embedded import start_embedded
 from tests.conftest import READY_PREFIX, ServerProcess, start_server
 
 
@@ -104,14 +105,14 @@ def test_limit_flags_map_onto_settings() -> None:
         [
             "serve", "--statement-timeout", "1.5", "--statement-threads", "2",
             "--max-response-bytes", "1000", "--header-timeout", "3", "--max-header-bytes", "2000",
-            "--max-connections", "5", "--allow-origin", "https://a.example", "--allow-origin",
-            "https://b.example", "--allow-host", "DB.internal",
+            "--max-connections", "5", "--max-stream-bytes", "3000", "--allow-origin", "https://a.example",
+            "--allow-origin", "https://b.example", "--allow-host", "DB.internal",
         ]
     )  # fmt: skip
     settings = settings_from_args(args)
     assert (settings.statement_timeout, settings.statement_threads) == (1.5, 2)
     assert (settings.max_response_bytes, settings.max_header_bytes) == (1000, 2000)
-    assert (settings.header_timeout, settings.max_connections) == (3.0, 5)
+    assert (settings.header_timeout, settings.max_connections, settings.max_stream_bytes) == (3.0, 5, 3000)
     assert settings.allowed_origins == ("https://a.example", "https://b.example")
     assert settings.allowed_hosts == ("db.internal",)
 
@@ -125,6 +126,7 @@ def test_the_defaults_match_the_documentation() -> None:
     assert (settings.statement_timeout, settings.statement_threads) == (30.0, 8)
     assert (settings.max_response_bytes, settings.max_header_bytes) == (64 * 1024 * 1024, 1024 * 1024)
     assert (settings.header_timeout, settings.max_connections) == (10.0, 1024)
+    assert settings.max_stream_bytes == 1024**3
     assert settings.allowed_origins == settings.allowed_hosts == ()
     assert not settings.credentials.enabled
 
@@ -164,6 +166,42 @@ def test_a_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
         )
         assert result.returncode == 1
         assert "cannot listen" in result.stderr
+    finally:
+        server.stop()
+
+
+def _serve_in_a_second_process(data_dir: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "phantomdb.server", "--port", "0", "--data-dir", str(data_dir)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+
+
+def test_a_second_server_on_the_same_data_directory_is_refused_at_start(tmp_path: Path) -> None:
+    server = start_server(tmp_path)
+    try:
+        result = _serve_in_a_second_process(tmp_path)
+        assert result.returncode == 1
+        assert f"data directory {tmp_path} is in use by another PhantomDB Lite server" in result.stderr
+        assert "arrival order" in result.stderr
+        assert requests.get(server.url + "/health", timeout=10).status_code == 200  # the first serves on
+    finally:
+        server.stop()
+    start_server(tmp_path).stop()  # the lock went with the first server
+
+
+def test_embedded_servers_share_a_data_directory_but_not_with_phantomdb_serve(tmp_path: Path) -> None:
+    with start_embedded(tmp_path) as first, start_embedded(tmp_path) as second:  # gunicorn workers, say
+        assert requests.get(first.url + "/health", timeout=10).status_code == 200
+        assert requests.get(second.url + "/health", timeout=10).status_code == 200
+        result = _serve_in_a_second_process(tmp_path)
+        assert result.returncode == 1 and "is in use by another PhantomDB Lite server" in result.stderr
+    server = start_server(tmp_path)
+    try:
+        with pytest.raises(RuntimeError, match=r"is in use by another server \(phantomdb serve\)"):
+            start_embedded(tmp_path)
     finally:
         server.stop()
 

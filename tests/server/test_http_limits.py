@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from tests.conftest import ServerProcess
-from tests.server.conftest import serving
+from tests.server.conftest import assert_error, serving
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +68,7 @@ def test_a_slow_second_request_on_a_kept_alive_connection_is_dropped(strict_serv
     sock.close()
 
 
-def test_connections_past_the_limit_get_503(strict_server: ServerProcess) -> None:
+def test_connections_past_the_limit_get_a_json_503_with_retry_after(strict_server: ServerProcess) -> None:
     idle: list[socket.socket] = []
     try:
         for _ in range(7):  # each one asks once, then stays open
@@ -77,7 +77,10 @@ def test_connections_past_the_limit_get_503(strict_server: ServerProcess) -> Non
             sock.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
             assert sock.recv(65536).startswith(b"HTTP/1.1 200 ")
         response = requests.get(f"{strict_server.url}/health")  # the 8th connection: at the limit
-        assert response.status_code == 503
+        message = assert_error(response, 503, "server_busy")
+        assert "--max-connections" in message
+        assert response.headers["retry-after"] == "1"
+        assert response.headers["connection"] == "close"
     finally:
         for sock in idle:
             sock.close()

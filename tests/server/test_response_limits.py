@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import socket
 import time
@@ -14,6 +15,11 @@ from tests.conftest import ServerProcess
 from tests.server.conftest import Api, api_on, assert_error, create_database, serving
 
 IDLE_TIMEOUT = 1.0
+STREAM_LIMIT = 200_000
+# Rows without end, 1 KB each: only the server's limits stop them.
+ENDLESS = (
+    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT i, hex(zeroblob(500)) FROM n"
+)
 
 
 @pytest.fixture(scope="module")
@@ -102,3 +108,49 @@ def test_a_result_nobody_reads_does_not_hold_the_transaction_past_its_idle_timeo
         assert small_api.rows(small_db, "SELECT count(*) FROM t") == [[0]]  # rolled back
     finally:
         sock.close()
+
+
+@pytest.fixture(scope="module")
+def stream_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    directory = tmp_path_factory.mktemp("phantomdb-stream")
+    yield from serving(directory, "--max-rows", "50", "--max-stream-bytes", str(STREAM_LIMIT))
+
+
+@pytest.fixture
+def stream_api(stream_server: ServerProcess) -> Iterator[Api]:
+    yield from api_on(stream_server)
+
+
+@pytest.fixture
+def stream_db(stream_api: Api, database_name: str) -> Iterator[str]:
+    yield from create_database(stream_api, database_name)
+
+
+def _post_raw(url: str, path: str, body: dict) -> http.client.HTTPResponse:
+    parts = urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    conn.request("POST", path, body=json.dumps(body), headers={"Content-Type": "application/json"})
+    return conn.getresponse()
+
+
+def test_a_streamed_result_past_the_limit_ends_broken_with_an_error_line(
+    stream_server: ServerProcess, stream_api: Api, stream_db: str
+) -> None:
+    response = _post_raw(stream_server.url, f"/databases/{stream_db}/query", {"query": ENDLESS})
+    assert response.status == 200 and response.getheader("transfer-encoding") == "chunked"
+    with pytest.raises(http.client.IncompleteRead) as cut:  # no last chunk: the connection closed
+        response.read()
+    body = cut.value.partial
+    assert len(body) < STREAM_LIMIT + 1000
+    head, _, last = body.rstrip(b"\n").rpartition(b"\n")
+    assert head.startswith(b'{"columns":["i","hex(zeroblob(500))"],"rows":[\n[1,')
+    error = json.loads(last)["error"]
+    assert error["code"] == "result_too_large" and "--max-stream-bytes" in error["message"]
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(body)
+    assert stream_api.get("/health").status_code == 200
+
+
+def test_a_streamed_result_within_the_limit_is_whole(stream_api: Api, stream_db: str) -> None:
+    result = stream_api.query(stream_db, ENDLESS + " LIMIT 150")  # 3 chunks, about 150 KB
+    assert [row[0] for row in result["rows"]] == list(range(1, 151))

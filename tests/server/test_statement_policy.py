@@ -123,3 +123,39 @@ def test_another_clients_sql_is_not_visible(api: Api, db: str) -> None:
     api.query(db, "SELECT 'a secret of another client'")
     response = _query(api, db, "SELECT sql FROM sqlite_stmt")
     assert "secret" not in response.text
+
+
+@pytest.mark.parametrize(
+    ("function", "instead"),
+    [("changes()", "rowcount"), ("total_changes()", "rowcount"), ("last_insert_rowid()", "lastrowid")],
+)
+def test_functions_that_tell_an_earlier_calls_work_are_refused_naming_what_to_use(
+    api: Api, db: str, function: str, instead: str
+) -> None:
+    api.query(db, "CREATE TABLE t (x INTEGER)")
+    api.query(db, "INSERT INTO t (x) VALUES (1), (2)")  # another call's work on a pooled connection
+    message = assert_error(_query(api, db, f"SELECT {function}"), 400, "not_supported")
+    assert function in message and instead in message
+
+
+def test_they_are_refused_in_a_condition_and_a_trigger_too(api: Api, users: str) -> None:
+    response = api.get(f"/databases/{users}/tables/users", params={"condition": "changes() > 0"})
+    assert_error(response, 400, "not_supported")
+    trigger = (
+        "CREATE TRIGGER note AFTER INSERT ON users BEGIN"
+        " UPDATE users SET age = last_insert_rowid() WHERE id = NEW.id; END"
+    )
+    api.query(users, trigger)  # SQLite checks a trigger's body when a statement fires it
+    response = api.post(f"/databases/{users}/tables/users", json={"name": "ann"})
+    assert_error(response, 400, "not_supported")
+    assert api.rows(users, "SELECT count(*) FROM users") == [[0]]
+
+
+def test_a_batch_answers_its_own_last_insert_rowid(api: Api, users: str) -> None:
+    api.query(users, "INSERT INTO users (id, name) VALUES (100, 'earlier call')")
+    body = {"query": "INSERT INTO users (name) VALUES (?)", "batch": [["a"], ["b"], ["c"]]}
+    result = api.post(f"/databases/{users}/query", json=body).json()
+    assert (result["rowcount"], result["lastrowid"]) == (3, 103)
+    body = {"query": "INSERT OR IGNORE INTO users (id, name) VALUES (?, ?)", "batch": [[101, "x"]]}
+    result = api.post(f"/databases/{users}/query", json=body).json()
+    assert (result["rowcount"], result["lastrowid"]) == (0, None)  # not the earlier call's 103
