@@ -56,7 +56,8 @@ class QueryCache:
         # Tables each open transaction of the connection wrote (None: unknown ones),
         # invalidated at its commit; owned by the connection, so it outlives a rebuilt chain.
         self.written = written
-        self._keys_by_tables: dict[frozenset[str], tuple[GenerationKey, ...]] = {}
+        # Per set of tables a read has: its generation keys and its entries' TTL.
+        self._reads: dict[frozenset[str], tuple[tuple[GenerationKey, ...], float]] = {}
 
     def __call__(self, call: Call, params: Params, transaction: str | None) -> Result:
         operation = call.operation
@@ -89,7 +90,8 @@ class QueryCache:
         if tables is None or reason is not None:
             store.count_bypass(reason or "unknown_tables")
             return self.next_execute(call, params, transaction)
-        tokens = store.tokens(self._generation_keys(tables))
+        keys, ttl = self._reads.get(tables) or self._read_of(tables)
+        tokens = store.tokens(keys)
         if tokens is None:
             return self.next_execute(call, params, transaction)
         key = (self.database, call, tuple(params) if params else ())
@@ -103,16 +105,15 @@ class QueryCache:
             return hit
         cache_outcome.set(MISS)
         result = self.next_execute(call, params, transaction)
-        store.fill(key, tokens, result, store.settings.ttl_of(tables))
+        store.fill(key, tokens, result, ttl)
         return result
 
-    def _generation_keys(self, tables: frozenset[str]) -> tuple[GenerationKey, ...]:
-        """The database's key and each table's, built once per set of tables."""
-        keys = self._keys_by_tables.get(tables)
-        if keys is None:
-            database = self.database
-            keys = self._keys_by_tables[tables] = ((database, None), *((database, table) for table in tables))
-        return keys
+    def _read_of(self, tables: frozenset[str]) -> tuple[tuple[GenerationKey, ...], float]:
+        """The database's generation key and each table's, and the TTL, worked out once per set of tables."""
+        database = self.database
+        keys = ((database, None), *((database, table) for table in tables))
+        read = self._reads[tables] = (keys, self.store.settings.ttl_of(tables))
+        return read
 
     def _bypass_reason(self, call: Call, tables: frozenset[str], transaction: str | None) -> str | None:
         if call.volatile:

@@ -6,20 +6,24 @@ call's result and errors exactly as they were. Transactions become spans
 that contain their calls, from BEGIN to COMMIT or ROLLBACK.
 
 With no OpenTelemetry SDK configured, no span is made at all (the check is
-one isinstance per call), so telemetry costs the metrics only. A call's span
-is its requests' ``traceparent`` (``propagation.py``), so PhantomDB Lite can
+a read of the API's global, ``sdk_tracer``), so telemetry costs the metrics
+only: each call records into prometheus-client children bound once per call
+shape and cache outcome (``metrics.observer``). A call's span is its
+requests' ``traceparent`` (``propagation.py``), so PhantomDB Lite can
 continue the trace.
 """
 
 from __future__ import annotations
 
-import time
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from time import perf_counter
 from typing import Any
 
 from opentelemetry import trace
-from opentelemetry.trace import ProxyTracerProvider, SpanKind, Status, StatusCode
+from opentelemetry.environment_variables import OTEL_PYTHON_TRACER_PROVIDER
+from opentelemetry.trace import ProxyTracerProvider, SpanKind, Status, StatusCode, Tracer
 
 from phantomdb import calls
 from phantomdb.calls import Call
@@ -28,11 +32,9 @@ from phantomdb.client import Result
 from phantomdb.errors import ERROR_CODES
 
 from ..cache.link import BYPASS, HIT, cache_outcome
-from .metrics import MULTIPROCESS, Metrics
+from .metrics import MULTIPROCESS, Metrics, Observe, incrementer, observer
 from .propagation import outgoing_trace_context, trace_context_headers
 from .settings import TelemetrySettings
-
-_tracer = trace.get_tracer("phantomdb_django")
 
 _TRANSACTION_ENDS = {calls.COMMIT: "commit", calls.ROLLBACK: "rollback"}
 
@@ -66,7 +68,19 @@ def tables_of(call: Call) -> tuple[str, ...]:
     return tuple(sorted(tables)) if tables else ()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
+class Series:
+    """The metric children one Shape records into for one cache outcome and error type, bound once.
+
+    Binding a child (``labels(...)``) costs more than the observation itself,
+    so each is bound at the first call that needs it and reused after.
+    """
+
+    observe: Observe  # db_client_operation_duration_seconds
+    count: Callable[[], None] | None  # phantomdb_cache_requests_total: reads only
+
+
+@dataclass(slots=True)
 class Shape:
     """What telemetry reports of one Call, worked out once per Call."""
 
@@ -75,8 +89,10 @@ class Shape:
     collection_label: str  # the metrics label: the tables, comma separated
     summary: str  # db.query.summary, the span name
     attributes: dict[str, Any]
-    # prometheus-client children bound to this shape's labels, by what else they need.
-    bound: dict[Any, Any] = field(default_factory=dict)
+    reads_only: bool
+    series: dict[tuple[str, str], Series] = field(default_factory=dict)
+    # db_client_response_returned_rows, bound at the first call that returned rows.
+    observe_rows: Observe | None = None
 
 
 @dataclass
@@ -84,6 +100,31 @@ class OpenTransaction:
     span: Any
     context: Any
     started: float
+
+
+# OpenTelemetry loads a provider named in the environment at the first get_tracer_provider().
+_PROVIDER_IN_ENVIRONMENT = OTEL_PYTHON_TRACER_PROVIDER in os.environ
+_sdk_tracer: Tracer | None = None
+
+
+def sdk_tracer() -> Tracer | None:
+    """The tracer of the configured SDK; None while OpenTelemetry has only its proxy (no span is made).
+
+    A provider is set at most once per process, so once one is seen its
+    tracer is kept (spans start on it directly, not through the proxy).
+    Until then ``get_tracer_provider()`` would look in ``os.environ`` on every
+    call (a fifth of this link's cost with no SDK), so the API's own global
+    is read first; if a future API drops it, the check is
+    ``get_tracer_provider()`` on every call again.
+    """
+    global _sdk_tracer
+    if _sdk_tracer is None and (
+        getattr(trace, "_TRACER_PROVIDER", trace) is not None or _PROVIDER_IN_ENVIRONMENT
+    ):
+        provider = trace.get_tracer_provider()
+        if not isinstance(provider, ProxyTracerProvider):
+            _sdk_tracer = provider.get_tracer("phantomdb_django")
+    return _sdk_tracer
 
 
 class CallTelemetry:
@@ -118,91 +159,110 @@ class CallTelemetry:
             self._server_attributes["server.port"] = server[1]
         self._evictions_seen = 0
         self._shared_errors_seen = 0
+        self._gauges: tuple[Any, Any, Any] | None = None
         if metrics is not None:
             metrics.initialize(alias, with_cache=store is not None)
+            if store is not None:
+                self._gauges = (
+                    metrics.cache_entries.labels(alias),
+                    metrics.cache_evictions.labels(alias),
+                    metrics.cache_shared_errors.labels(alias),
+                )
 
     # -- one call ----------------------------------------------------------------------
 
     def __call__(self, call: Call, params: Params, transaction: str | None) -> Result:
-        tracing = self.spans and not isinstance(trace.get_tracer_provider(), ProxyTracerProvider)
-        if call.operation == calls.BEGIN:
-            return self._begin(call, params, tracing)
-        open_transaction = self._transactions.get(transaction) if transaction is not None else None
-        context = open_transaction.context if open_transaction is not None else None
-        try:
-            result = self._run(call, params, transaction, tracing, context)
-        except BaseException:
-            if call.operation in _TRANSACTION_ENDS:
-                self._end_transaction(transaction, "error")
-            raise
-        if call.operation in _TRANSACTION_ENDS:
-            self._end_transaction(transaction, _TRANSACTION_ENDS[call.operation])
-        return result
+        tracer = sdk_tracer() if self.spans else None
+        if call.operation in calls.TRANSACTION_CONTROL:
+            return self._transaction_control(call, params, transaction, tracer)
+        context = None
+        if tracer is not None and transaction is not None:
+            open_transaction = self._transactions.get(transaction)
+            context = open_transaction.context if open_transaction is not None else None
+        return self._run(call, params, transaction, tracer, context)
 
     def _run(
-        self, call: Call, params: Params, transaction: str | None, tracing: bool, context: Any
+        self, call: Call, params: Params, transaction: str | None, tracer: Tracer | None, context: Any
     ) -> Result:
-        shape = self._shape(call)
-        span = None
-        if tracing:
-            span = _tracer.start_span(
+        shape = self._shapes.get(call) or self._shape(call)
+        span = context_token = None
+        if tracer is not None:
+            span = tracer.start_span(
                 shape.summary, context=context, kind=SpanKind.CLIENT, attributes=shape.attributes
             )
+            context_token = outgoing_trace_context.set(trace_context_headers(span.get_span_context()))
         outcome_token = None if self.inside_cache else cache_outcome.set(BYPASS)
-        context_token = (
-            None
-            if span is None
-            else outgoing_trace_context.set(trace_context_headers(span.get_span_context()))
-        )
-        started = time.perf_counter()
+        started = perf_counter()
         try:
             result = self.next_execute(call, params, transaction)
         except BaseException as exc:
-            self._finished(
-                call, shape, span, time.perf_counter() - started, cache_outcome.get(), None, exc, params
-            )
+            duration = perf_counter() - started
+            outcome = self._reset(outcome_token, context_token)
+            self._failed(call, shape, span, duration, outcome, exc, params)
             raise
-        finally:
-            outcome = cache_outcome.get()
-            if outcome_token is not None:
-                cache_outcome.reset(outcome_token)
-            if context_token is not None:
-                outgoing_trace_context.reset(context_token)
-        self._finished(call, shape, span, time.perf_counter() - started, outcome, result, None, params)
+        duration = perf_counter() - started
+        outcome = self._reset(outcome_token, context_token)
+        # A streamed result's rows are not known yet when its call returns.
+        rows = len(result.rows) if result.columns and result.stream is None else None
+        if span is not None:
+            self._end_span(span, call, outcome, rows, params)
+        if self.metrics is not None:
+            self._measure(shape, span, duration, outcome, "", rows)
         return result
 
-    def _finished(
+    @staticmethod
+    def _reset(outcome_token: Any, context_token: Any) -> str:
+        """The cache's outcome of the call; this call's context variables back as they were."""
+        outcome = cache_outcome.get()
+        if outcome_token is not None:
+            cache_outcome.reset(outcome_token)
+        if context_token is not None:
+            outgoing_trace_context.reset(context_token)
+        return outcome
+
+    def _failed(
         self,
         call: Call,
         shape: Shape,
         span: Any,
         duration: float,
         outcome: str,
-        result: Result | None,
-        error: BaseException | None,
+        error: BaseException,
         params: Params,
     ) -> None:
-        code = getattr(error, "code", None) if error is not None else None
-        error_type = "" if error is None else (code or type(error).__qualname__)
-        # A streamed result's rows are not known yet when its call returns.
-        rows = len(result.rows) if result is not None and result.columns and result.stream is None else None
+        code = getattr(error, "code", None)
+        error_type = code or type(error).__qualname__
         if span is not None:
             if span.is_recording():
-                span.set_attribute("phantomdb.cache", outcome)
-                if rows is not None:
-                    span.set_attribute("db.response.returned_rows", rows)
-                if call.operation == calls.BATCH and params is not None and len(params) >= 2:
-                    span.set_attribute("db.operation.batch.size", len(params))
-                if error is not None:
-                    if code:
-                        span.set_attribute("db.response.status_code", code)
-                    span.set_attribute("error.type", error_type)
-                    span.record_exception(error)
-                    span.set_status(Status(StatusCode.ERROR, error_type))
-            span.end()
+                if code:
+                    span.set_attribute("db.response.status_code", code)
+                span.set_attribute("error.type", error_type)
+                span.record_exception(error)
+                span.set_status(Status(StatusCode.ERROR, error_type))
+            self._end_span(span, call, outcome, None, params)
         metrics = self.metrics
         if metrics is None:
             return
+        self._measure(shape, span, duration, outcome, error_type, None)
+        if code and ERROR_CODES.get(code, (None,))[0] == 0:
+            metrics.connection_errors.labels(self.alias, code).inc()
+
+    @staticmethod
+    def _end_span(span: Any, call: Call, outcome: str, rows: int | None, params: Params) -> None:
+        if span.is_recording():
+            attributes: dict[str, Any] = {"phantomdb.cache": outcome}
+            if rows is not None:
+                attributes["db.response.returned_rows"] = rows
+            if call.operation == calls.BATCH and params is not None and len(params) >= 2:
+                attributes["db.operation.batch.size"] = len(params)
+            span.set_attributes(attributes)
+        span.end()
+
+    def _measure(
+        self, shape: Shape, span: Any, duration: float, outcome: str, error_type: str, rows: int | None
+    ) -> None:
+        """Record one call in the duration and rows histograms and, for a read, the cache's counts."""
+        series = shape.series.get((outcome, error_type)) or self._bind(shape, outcome, error_type)
         exemplar = None
         if span is not None and not MULTIPROCESS:
             context = span.get_span_context()
@@ -211,61 +271,79 @@ class CallTelemetry:
                     "trace_id": format(context.trace_id, "032x"),
                     "span_id": format(context.span_id, "016x"),
                 }
-        bound = shape.bound
-        key = (outcome, error_type)
-        duration_child = bound.get(key)
-        if duration_child is None:
-            duration_child = bound[key] = metrics.duration.labels(
-                self.alias, self.database, shape.operation, shape.collection_label, outcome, error_type
-            )
-        duration_child.observe(duration, exemplar)
+        series.observe(duration, exemplar)
         if rows is not None:
-            rows_child = bound.get("rows")
-            if rows_child is None:
-                rows_child = bound["rows"] = metrics.returned_rows.labels(
-                    self.alias, self.database, shape.operation, shape.collection_label
-                )
-            rows_child.observe(rows)
-        if call.reads_only:
-            requests_child = bound.get(outcome)
-            if requests_child is None:
-                requests_child = bound[outcome] = metrics.cache_requests.labels(
-                    self.alias, shape.collection_label, outcome
-                )
-            requests_child.inc()
+            (shape.observe_rows or self._bind_rows(shape))(rows, None)
+        if series.count is not None:
+            series.count()
             if outcome != HIT:  # a hit changes no count of the cache
                 self._cache_gauges()
-        if error is not None and code and ERROR_CODES.get(code, (None,))[0] == 0:
-            metrics.connection_errors.labels(self.alias, code).inc()
+
+    def _bind(self, shape: Shape, outcome: str, error_type: str) -> Series:
+        metrics = self.metrics
+        assert metrics is not None
+        duration = metrics.duration.labels(
+            self.alias, self.database, shape.operation, shape.collection_label, outcome, error_type
+        )
+        count = (
+            incrementer(metrics.cache_requests.labels(self.alias, shape.collection_label, outcome))
+            if shape.reads_only
+            else None
+        )
+        series = shape.series[outcome, error_type] = Series(observer(duration), count)
+        return series
+
+    def _bind_rows(self, shape: Shape) -> Observe:
+        assert self.metrics is not None
+        shape.observe_rows = observer(
+            self.metrics.returned_rows.labels(
+                self.alias, self.database, shape.operation, shape.collection_label
+            )
+        )
+        return shape.observe_rows
 
     def _cache_gauges(self) -> None:
-        store, metrics = self.store, self.metrics
-        if store is None or metrics is None:
+        if self._gauges is None:
             return
-        stats = store.counters()
-        metrics.cache_entries.labels(self.alias).set(stats["entries"])
+        entries, evictions, shared_errors = self._gauges
+        stats = self.store.counters()
+        entries.set(stats["entries"])
         if stats["evictions"] > self._evictions_seen:
-            metrics.cache_evictions.labels(self.alias).inc(stats["evictions"] - self._evictions_seen)
+            evictions.inc(stats["evictions"] - self._evictions_seen)
             self._evictions_seen = stats["evictions"]
         if stats["shared_errors"] > self._shared_errors_seen:
-            metrics.cache_shared_errors.labels(self.alias).inc(
-                stats["shared_errors"] - self._shared_errors_seen
-            )
+            shared_errors.inc(stats["shared_errors"] - self._shared_errors_seen)
             self._shared_errors_seen = stats["shared_errors"]
 
     # -- transactions --------------------------------------------------------------------
 
-    def _begin(self, call: Call, params: Params, tracing: bool) -> Result:
+    def _transaction_control(
+        self, call: Call, params: Params, transaction: str | None, tracer: Tracer | None
+    ) -> Result:
+        """BEGIN opens a transaction span; COMMIT and ROLLBACK end it, with their outcome."""
+        if call.operation == calls.BEGIN:
+            return self._begin(call, params, tracer)
+        open_transaction = self._transactions.get(transaction) if transaction is not None else None
+        context = open_transaction.context if open_transaction is not None else None
+        try:
+            result = self._run(call, params, transaction, tracer, context)
+        except BaseException:
+            self._end_transaction(transaction, "error")
+            raise
+        self._end_transaction(transaction, _TRANSACTION_ENDS[call.operation])
+        return result
+
+    def _begin(self, call: Call, params: Params, tracer: Tracer | None) -> Result:
         """A transaction span (when tracing) that holds the BEGIN and every later call of it."""
         span = context = None
-        if tracing:
-            span = _tracer.start_span(
+        if tracer is not None:
+            span = tracer.start_span(
                 "transaction", kind=SpanKind.INTERNAL, attributes=self._transaction_attributes()
             )
             context = trace.set_span_in_context(span)
-        opened = OpenTransaction(span, context, time.perf_counter())
+        opened = OpenTransaction(span, context, perf_counter())
         try:
-            result = self._run(call, params, None, tracing, context)
+            result = self._run(call, params, None, tracer, context)
         except BaseException:
             self._close(opened, "error")
             raise
@@ -291,15 +369,14 @@ class CallTelemetry:
         if self.metrics is not None:
             self.metrics.transactions.labels(self.alias, outcome).inc()
             self.metrics.transaction_duration.labels(self.alias, outcome).observe(
-                time.perf_counter() - opened.started
+                perf_counter() - opened.started
             )
 
     # -- shapes --------------------------------------------------------------------------
 
     def _shape(self, call: Call) -> Shape:
-        shape = self._shapes.get(call)
-        if shape is None:
-            shape = self._shapes[call] = self._new_shape(call)
+        """The Shape of a Call met for the first time, kept for the next ones."""
+        shape = self._shapes[call] = self._new_shape(call)
         return shape
 
     def _new_shape(self, call: Call) -> Shape:
@@ -323,7 +400,7 @@ class CallTelemetry:
             attributes["db.collection.name"] = collection
         if self.settings.query_text and call.sql and call.operation in calls.STATEMENTS:
             attributes["db.query.text"] = call.sql
-        return Shape(operation, collection, ",".join(tables), summary, attributes)
+        return Shape(operation, collection, ",".join(tables), summary, attributes, call.reads_only)
 
 
 def telemetry_link(**bound: Any) -> Callable[[Execute], CallTelemetry]:

@@ -135,3 +135,17 @@ def test_a_hit_checks_the_generations_in_one_round_trip(shared: RedisProcess, ph
         ages(web2)
         after = client.info("commandstats").get("cmdstat_mget", {}).get("calls", 0)
         assert after - before == 1
+
+
+def test_a_backend_other_than_redis_is_read_with_its_get_many(phantom: Phantom, tmp_path: Any) -> None:
+    caches_setting = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        SHARED: {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": str(tmp_path)},
+    }
+    make_user(1)
+    with override_settings(CACHES=caches_setting), web_processes(phantom) as (web1, web2):
+        assert cache.stats(using=web2)["coherence"] == "shared"
+        assert ages(web2) == [1]
+        assert server_reads_of(web2, lambda: ages(web2)) == ([1], 0)
+        User.objects.using(web1).update(age=F("age") + 1)
+        assert server_reads_of(web2, lambda: ages(web2)) == ([2], 1)

@@ -416,3 +416,27 @@ def phantomdb_client(url: str) -> Any:
     import phantomdb
 
     return phantomdb.PhantomDB(url)
+
+
+def test_bound_children_record_exactly_what_prometheus_client_records() -> None:
+    from prometheus_client import CollectorRegistry, Counter, Histogram
+    from prometheus_client.openmetrics.exposition import generate_latest
+
+    from phantomdb_django.telemetry.metrics import incrementer, observer
+
+    def exposition(fast: bool) -> list[str]:
+        registry = CollectorRegistry()
+        histogram = Histogram("h_seconds", "h", ["a"], buckets=(0.001, 0.01), registry=registry).labels("x")
+        counter = Counter("c", "c", ["a"], registry=registry).labels("x")
+        observe = observer(histogram) if fast else histogram.observe
+        count = incrementer(counter) if fast else counter.inc
+        for amount in (0, 0.0005, 0.001, 0.0011, 0.01, 7):  # bounds themselves included
+            observe(amount, None)
+            count()
+        observe(0.002, {"trace_id": "0af7651916cd43dd8448eb211c80319c", "span_id": "b7ad6b7169203331"})
+        text = generate_latest(registry).decode()
+        # An exemplar ends with the time it was recorded.
+        lines = [re.sub(r"( # \{.*\} \S+) \S+$", r"\1", line) for line in text.splitlines()]
+        return [line for line in lines if "_created" not in line]
+
+    assert exposition(fast=True) == exposition(fast=False)

@@ -144,10 +144,13 @@ def run(arguments: argparse.Namespace) -> None:
             ours = statistics.median(by_alias[alias])
             line += f" {ours:11.0f} {statistics.median(ratios):6.2f} {spread(ratios):>10}"
         print(line)
-    misses = results["miss: get(pk=...)"], results["miss: 20-row filtered list"]
+    misses = {"get": results["miss: get(pk=...)"], "list": results["miss: 20-row filtered list"]}
     for alias in aliases[2:]:
-        slowdown = [statistics.median(m[alias]) / statistics.median(m["uncached"]) for m in misses]
-        print(f"miss / cache off ({alias}): get {slowdown[0]:.3f}, list {slowdown[1]:.3f}")
+        line = f"miss / cache off ({alias}), median of the rounds' ratios:"
+        for name, by_alias in misses.items():
+            ratios = [ours / off for ours, off in zip(by_alias[alias], by_alias["uncached"])]
+            line += f" {name} {statistics.median(ratios):.3f} ({min(ratios):.3f}-{max(ratios):.3f})"
+        print(line)
 
     store = connections["process"].query_cache
     costs = {size: invalidation_cost(store, size) for size in (1_000, 10_000, 100_000)}
