@@ -2,7 +2,7 @@
 
 Everything a ``phantomdb.Connection`` sends is a Call run by its executor
 chain (``phantomdb.chain``): statements and batches, BEGIN / COMMIT /
-ROLLBACK, savepoints, health checks, database creation and removal. A Call
+ROLLBACK, savepoints, health checks, database creation, removal and cloning. A Call
 says what the request is (which REST call, which tables it reads and
 writes, whether its answer can change without a write) and never holds a
 parameter value, so the links around the transport (cache, telemetry, logs)
@@ -23,6 +23,7 @@ from dataclasses import dataclass
 __all__ = [
     "BATCH",
     "BEGIN",
+    "CLONE_DATABASE",
     "COMMIT",
     "CREATE_DATABASE",
     "DELETE",
@@ -59,11 +60,12 @@ ROLLBACK_TO_SAVEPOINT = "rollback_to_savepoint"
 HEALTH = "health"
 CREATE_DATABASE = "create_database"
 DROP_DATABASE = "drop_database"
+CLONE_DATABASE = "clone_database"
 
 STATEMENTS = frozenset({SELECT, INSERT, UPDATE, DELETE, QUERY, BATCH})
 SAVEPOINTS = frozenset({SAVEPOINT, RELEASE_SAVEPOINT, ROLLBACK_TO_SAVEPOINT})
 TRANSACTION_CONTROL = frozenset({BEGIN, COMMIT, ROLLBACK})
-SERVER_CALLS = frozenset({HEALTH, CREATE_DATABASE, DROP_DATABASE})
+SERVER_CALLS = frozenset({HEALTH, CREATE_DATABASE, DROP_DATABASE, CLONE_DATABASE})
 
 # SQL statements that only read, by their first keyword. Anything else sent as
 # raw SQL (INSERT, REPLACE, WITH ... DELETE, DDL, PRAGMA x = y) may write.
@@ -113,9 +115,13 @@ class Call:
     assignments: tuple[Assignment, ...] = ()
     # The savepoint or database a control or server call names.
     name: str | None = None
+    # A clone: the database copied (``name`` is the copy).
+    source: str | None = None
     # BEGIN: whether the transaction enforces foreign keys.
     foreign_keys: bool = True
     stream: bool = False
+    # A query: whether its answer reports the result columns' declared types.
+    decltypes: bool = False
 
     @property
     def writes(self) -> bool:
@@ -135,11 +141,12 @@ def first_keyword(sql: str) -> str:
 
 
 @functools.lru_cache(maxsize=4096)
-def raw_call(sql: str, query: str | None = None, operation: str = QUERY) -> Call:
+def raw_call(sql: str, query: str | None = None, operation: str = QUERY, decltypes: bool = False) -> Call:
     """The Call of SQL nobody translated (a PEP 249 cursor, ``raw()``, DDL).
 
     Its tables are unknown; it writes unless its first keyword says it only
-    reads. ``query`` is what is sent when it differs from ``sql``.
+    reads. ``query`` is what is sent when it differs from ``sql``; ``decltypes``
+    asks for the result columns' declared types.
     """
     statement = first_keyword(sql)
     written = NO_TABLES if statement in READ_ONLY_STATEMENTS else None
@@ -150,6 +157,7 @@ def raw_call(sql: str, query: str | None = None, operation: str = QUERY) -> Call
         statement=statement,
         tables_read=None,
         tables_written=written,
+        decltypes=decltypes,
     )
 
 
@@ -166,6 +174,7 @@ ROLLBACK_CALL = Call(ROLLBACK, sql="ROLLBACK", statement="ROLLBACK")
 HEALTH_CALL = Call(HEALTH, statement="HEALTH")
 
 
-def database_call(operation: str, name: str) -> Call:
-    """Create or drop the database ``name``: it writes every table it has, so unknown tables."""
-    return Call(operation, statement=operation.upper(), name=name, tables_written=None)
+def database_call(operation: str, name: str, source: str | None = None) -> Call:
+    """Create, drop or clone (from ``source``) the database ``name``: it writes every table it
+    has, so unknown tables."""
+    return Call(operation, statement=operation.upper(), name=name, source=source, tables_written=None)

@@ -65,6 +65,7 @@ REST_ROUTES: dict[str, tuple[str, str]] = {
     calls.HEALTH: ("GET", "/health"),
     calls.CREATE_DATABASE: ("POST", "/databases"),
     calls.DROP_DATABASE: ("DELETE", "/databases/{db}"),
+    calls.CLONE_DATABASE: ("POST", "/databases/{db}/clone"),
 }
 
 
@@ -90,6 +91,7 @@ class RestCall:
             calls.HEALTH: self._health,
             calls.CREATE_DATABASE: self._create_database,
             calls.DROP_DATABASE: self._drop_database,
+            calls.CLONE_DATABASE: self._clone_database,
         }
 
     def __call__(self, call: Call, params: Params, transaction: str | None) -> Result:
@@ -152,7 +154,9 @@ class RestCall:
         return Result(columns=(), rowcount=rowcount)
 
     def _query(self, call: Call, params: Params, transaction: str | None) -> Result:
-        return self.client.execute_query(self.database, call.query, params, transaction, stream=call.stream)
+        return self.client.execute_query(
+            self.database, call.query, params, transaction, stream=call.stream, decltypes=call.decltypes
+        )
 
     def _batch(self, call: Call, params: Params, transaction: str | None) -> Result:
         return self.client.execute_batch(self.database, call.query, params or (), transaction)
@@ -190,6 +194,11 @@ class RestCall:
     def _drop_database(self, call: Call, params: Params, transaction: str | None) -> Result:
         self.client.drop_database(_name(call))
         return _NO_ROWS
+
+    def _clone_database(self, call: Call, params: Params, transaction: str | None) -> Result:
+        if call.source is None:
+            raise ProgrammingError("A clone_database call must name the database it copies")
+        return Result(columns=(), info=self.client.clone_database(call.source, _name(call)))
 
 
 def _table(call: Call) -> str:

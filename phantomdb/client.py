@@ -42,6 +42,8 @@ class Result:
     ``rowcount`` is the number of rows changed, or of rows returned when the
     statement only reads; ``types`` are the storage classes the server reports
     (``integer``, ``real``, ``text``, ``blob``, ``null``), empty when it does not.
+    ``decltypes`` are the columns' declared types (``"date"``, ``"decimal(10, 2)"``,
+    None for an expression), when a query asked for them.
     ``info`` is the answer of a call that returns no rows (a transaction's id,
     the health document). A result asked for with ``stream=True`` that the
     server streamed has no ``rows``: they are read from ``stream`` as they
@@ -55,6 +57,7 @@ class Result:
     lastrowid: int | None = None
     info: Mapping[str, Any] | None = None
     stream: RowStream | None = None
+    decltypes: tuple[str | None, ...] = ()
 
     @classmethod
     def from_response(cls, data: Mapping[str, Any] | None) -> Result:
@@ -67,7 +70,11 @@ class Result:
         rowcount = data.get("rowcount")
         if rowcount is None or (rowcount < 0 and columns):
             rowcount = len(rows) if columns else -1
-        return cls(columns, tuple(data.get("types") or ()), rows, rowcount, data.get("lastrowid"))
+        types = tuple(data.get("types") or ())
+        decltypes = data.get("decltypes")
+        if decltypes:  # only raw SQL asks for them: the ORM's answers take the short way
+            return cls(columns, types, rows, rowcount, data.get("lastrowid"), decltypes=tuple(decltypes))
+        return cls(columns, types, rows, rowcount, data.get("lastrowid"))
 
 
 def _encode_row(row: Mapping[str, Any]) -> dict[str, Any]:
@@ -230,6 +237,10 @@ class PhantomDB:
     def drop_database(self, name: str) -> None:
         self._request("DELETE", f"/databases/{quote_name(name)}")
 
+    def clone_database(self, source: str, name: str) -> dict[str, Any]:
+        """Create ``name`` holding a copy of ``source``'s last committed state."""
+        return self._request("POST", f"/databases/{quote_name(source)}/clone", {"name": name})
+
     # -- schema -----------------------------------------------------------------
 
     def list_tables(self, db: str) -> list[dict[str, Any]]:
@@ -374,12 +385,16 @@ class PhantomDB:
         transaction: str | None = None,
         *,
         stream: bool = False,
+        decltypes: bool = False,
     ) -> Result:
         """Run one SQL statement with ``?`` placeholders.
 
         ``stream``: rows the server streams are read as they are fetched (``Result.stream``).
+        ``decltypes``: the answer reports the result columns' declared types (``Result.decltypes``).
         """
-        body = {"query": query, "params": _encode_params(params)}
+        body: dict[str, Any] = {"query": query, "params": _encode_params(params)}
+        if decltypes:
+            body["decltypes"] = True
         path = f"/databases/{quote_name(db)}/query"
         return self._rows("POST", path, body, transaction, stream)
 

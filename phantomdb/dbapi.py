@@ -316,6 +316,10 @@ class Connection:
         """Drop the database ``name`` and everything in it."""
         self.execute(calls.database_call(calls.DROP_DATABASE, name))
 
+    def clone_database(self, source: str, name: str) -> None:
+        """Create the database ``name`` holding a copy of ``source``'s last committed state."""
+        self.execute(calls.database_call(calls.CLONE_DATABASE, name, source))
+
     def ensure_database(self) -> None:
         """Create this connection's database unless it exists (the embedded server starts empty)."""
         try:

@@ -28,7 +28,7 @@ from .chain import chain_links
 from .client import DatabaseClient
 from .creation import DatabaseCreation
 from .cursor import PhantomDBCursor
-from .embedded import embedded_server_url
+from .embedded import server_url
 from .features import DatabaseFeatures
 from .introspection import DatabaseIntrospection
 from .operations import DatabaseOperations
@@ -55,17 +55,6 @@ def decimal_type(data: dict[str, Any]) -> str:
     if data["max_digits"] is None and data["decimal_places"] is None:
         return "decimal"
     return "decimal(%(max_digits)s, %(decimal_places)s)" % data
-
-
-def server_url(settings_dict: dict[str, Any]) -> str:
-    """``HOST`` as the server URL; empty means the embedded PhantomDB Lite."""
-    host = settings_dict.get("HOST") or ""
-    if not host:
-        return embedded_server_url(settings_dict.get("OPTIONS", {}))
-    if "://" not in host:
-        port = settings_dict.get("PORT")
-        host = f"http://{host}" + (f":{port}" if port else "")
-    return host.rstrip("/")
 
 
 class DatabaseWrapper(sqlite3_base.DatabaseWrapper):

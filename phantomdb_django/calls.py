@@ -54,7 +54,7 @@ def is_volatile(sql: str) -> bool:
 @functools.lru_cache(maxsize=1024)
 def _pyformat_call(sql: str) -> tuple[Call, tuple[str, ...]]:
     names = tuple(_PYFORMAT_PLACEHOLDER.findall(sql))
-    return raw_call(sql, _PYFORMAT_PLACEHOLDER.sub("?", sql).replace("%%", "%")), names
+    return raw_call(sql, _PYFORMAT_PLACEHOLDER.sub("?", sql).replace("%%", "%"), decltypes=True), names
 
 
 def raw_statement(
@@ -64,13 +64,15 @@ def raw_statement(
 
     As in the sqlite3 backend, SQL without parameters (None) is sent as
     written, ``%%`` included; ``%(name)s`` (pyformat) becomes ``?`` in order.
+    The answer reports its columns' declared types, by which the cursor
+    converts values as sqlite3 does (``cursor.typed``).
     """
     if params is None:
-        return raw_call(sql), None
+        return raw_call(sql, decltypes=True), None
     if isinstance(params, Mapping):
         call, names = _pyformat_call(sql)
         return call, [params[name] for name in names]
-    return raw_call(sql, to_qmark(sql)), params
+    return raw_call(sql, to_qmark(sql), decltypes=True), params
 
 
 def raw_batch(sql: str, query: str) -> Call:

@@ -8,6 +8,8 @@ from typing import Any
 
 from django.db.backends.base.client import BaseDatabaseClient
 
+from .embedded import server_url
+
 
 class DatabaseClient(BaseDatabaseClient):
     executable_name = "phantomdb"
@@ -16,8 +18,6 @@ class DatabaseClient(BaseDatabaseClient):
     def settings_to_cmd_args_env(
         cls, settings_dict: dict[str, Any], parameters: Iterable[str]
     ) -> tuple[list[str], dict[str, str] | None]:
-        from .base import server_url
-
         options = settings_dict.get("OPTIONS", {})
         args = [sys.executable, "-m", "phantomdb.shell", server_url(settings_dict), settings_dict["NAME"]]
         env: dict[str, str] = {}

@@ -1,7 +1,9 @@
-"""Test databases: created and dropped through the PhantomDB databases API.
+"""Test databases: created, cloned and dropped through the PhantomDB databases API.
 
-Both are Calls of the connection (``create_database`` / ``drop_database``),
-so they pass the executor chain like every other request.
+All three are Calls of the connection (``create_database``, ``clone_database``,
+``drop_database``), so they pass the executor chain like every other request.
+The parallel test runner's workers each get a server-side clone of the
+migrated test database, as PostgreSQL's ``CREATE DATABASE ... TEMPLATE``.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from typing import Any
 from django.db.backends.base.creation import BaseDatabaseCreation
 
 from phantomdb.errors import ProgrammingError
+
+from .embedded import server_url
 
 
 class DatabaseCreation(BaseDatabaseCreation):
@@ -48,6 +52,34 @@ class DatabaseCreation(BaseDatabaseCreation):
             server.drop_database(name)
             server.create_database(name)
         return name
+
+    def get_test_db_clone_settings(self, suffix: str) -> dict[str, Any]:
+        """Worker ``suffix``'s database, ``<NAME>_<suffix>``, on the server the test database is on.
+
+        ``HOST`` names that server's URL, so that a worker reaches the embedded
+        PhantomDB Lite its parent process started (inherited on fork) as a remote
+        server, and never creates a missing clone empty as the embedded default would.
+        """
+        settings_dict = self.connection.settings_dict
+        name = f"{settings_dict['NAME']}_{suffix}"
+        return {**settings_dict, "NAME": name, "HOST": server_url(settings_dict)}
+
+    def _clone_test_db(self, suffix: str, verbosity: int, keepdb: bool = False) -> None:
+        source = self.connection.settings_dict["NAME"]
+        target = self.get_test_db_clone_settings(suffix)["NAME"]
+        server = self._server()
+        try:
+            server.clone_database(source, target)
+        except ProgrammingError as exc:
+            if exc.code != "database_exists":
+                raise
+            if keepdb:
+                return
+            if verbosity >= 1:
+                display = self._get_database_display_str(verbosity, target)  # type: ignore[attr-defined]
+                self.log(f"Destroying old test database for alias {display}...")
+            server.drop_database(target)
+            server.clone_database(source, target)
 
     def _destroy_test_db(self, test_database_name: str, verbosity: int) -> None:
         self._server().drop_database(test_database_name)

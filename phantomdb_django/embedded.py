@@ -39,3 +39,14 @@ def embedded_server_url(options: dict[str, Any]) -> str:
                 settings["durability"] = options["durability"]
             server = _servers[path] = start_embedded(path, **settings)
         return server.url
+
+
+def server_url(settings_dict: dict[str, Any]) -> str:
+    """``HOST`` as the server URL; empty means the embedded PhantomDB Lite."""
+    host = settings_dict.get("HOST") or ""
+    if not host:
+        return embedded_server_url(settings_dict.get("OPTIONS", {}))
+    if "://" not in host:
+        port = settings_dict.get("PORT")
+        host = f"http://{host}" + (f":{port}" if port else "")
+    return host.rstrip("/")

@@ -30,7 +30,8 @@ class DatabaseFeatures(sqlite3_features.DatabaseFeatures):
     # which is what SELECT ... FOR UPDATE promises, so the clause is dropped.
     has_select_for_update = False
     test_db_allows_multiple_connections = True
-    can_clone_databases = False
+    # POST /databases/{db}/clone: the parallel test runner's workers get copies.
+    can_clone_databases = True
 
     # django-stubs expects a DatabaseError subclass; a closed cursor is an InterfaceError, as in PEP 249.
     closed_cursor_error_class = InterfaceError  # type: ignore[assignment]
@@ -41,12 +42,6 @@ class DatabaseFeatures(sqlite3_features.DatabaseFeatures):
         # alias; the columns that reference it keep their declared BIGINT.
         "migrations.test_operations.OperationTests.test_alter_field_pk_mti_fk",
         "migrations.test_operations.OperationTests.test_alter_field_pk_mti_and_fk_to_base",
-        # Raw cursor results are not converted by the declared column type yet:
-        # a timestamp column reads back as text (issue 11, "Raw cursor results
-        # are untyped"); these three pass once they are.
-        "timezones.tests.LegacyDatabaseTests.test_cursor_execute_returns_naive_datetime",
-        "timezones.tests.NewDatabaseTests.test_cursor_execute_returns_naive_datetime",
-        "schema.tests.SchemaTests.test_add_datefield_and_datetimefield_use_effective_default",
     }
 
     if django.VERSION >= (6,):
@@ -89,6 +84,9 @@ class DatabaseFeatures(sqlite3_features.DatabaseFeatures):
             },
             "The test database signature of a PhantomDB database is its server and name, not a file.": {
                 "backends.sqlite.test_creation.TestDbSignatureTests.test_custom_test_name",
+            },
+            "A parallel test worker's clone of the PhantomDB test database is <NAME>_<N>: a database "
+            "name has no file extension to keep at its end (the test wants test_1.sqlite3).": {
                 "backends.sqlite.test_creation.TestDbSignatureTests.test_get_test_db_clone_settings_name",
             },
         }
@@ -107,8 +105,8 @@ class DatabaseFeatures(sqlite3_features.DatabaseFeatures):
                 "backends.sqlite.tests.LastExecutedQueryTest."
                 "test_parameter_count_exceeds_variable_or_column_limit",
             },
-            "A parallel test worker's PhantomDB database is not an SQLite file that the worker "
-            "opens with sqlite3.connect().": {
+            "A parallel test worker's PhantomDB database is a clone made on the server, not an "
+            "SQLite file that the worker copies into memory with sqlite3.connect() and backup().": {
                 "backends.sqlite.test_creation.TestDbSignatureTests."
                 "test_setup_worker_connection_respects_test_database_name",
             },

@@ -54,6 +54,7 @@ ROUTES = (
     Route("/metrics", {"GET": metrics}, public=True),
     Route("/databases", {"GET": databases.list_databases, "POST": databases.create_database}),
     Route("/databases/{db}", {"GET": databases.describe_database, "DELETE": databases.drop_database}),
+    Route("/databases/{db}/clone", {"POST": databases.clone_database}),
     Route("/databases/{db}/query", {"POST": query.run_query}),
     Route("/databases/{db}/tables", {"GET": databases.list_tables, "POST": databases.create_table}),
     Route(

@@ -22,6 +22,19 @@ async def create_database(request: Request) -> Response:
     return json_response({"name": name}, 201)
 
 
+async def clone_database(request: Request) -> Response:
+    """A new database holding a copy of ``{db}``'s committed state (test runners' parallel workers)."""
+    name = text_field(request.json_object(), "name", required=True)
+    storage = request.app.storage
+    pool = storage.pool(request.params["db"])
+    conn = pool.acquire()
+    try:
+        await request.app.statements.run(conn, storage.clone, name)
+    finally:
+        pool.release(conn)
+    return json_response({"name": name}, 201)
+
+
 async def describe_database(request: Request) -> Response:
     async with Lease(request) as lease:
         description = await lease.run(lambda conn: request.app.storage.describe(lease.database, conn))

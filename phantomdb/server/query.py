@@ -13,11 +13,13 @@ import re
 import sqlite3
 from typing import Any
 
+from phantomdb.server.decltypes import VIEWABLE, DeclaredTypes
 from phantomdb.server.dialect import translate_ddl
 from phantomdb.server.errors import ApiError
 from phantomdb.server.leases import Lease
-from phantomdb.server.messages import Request, Response, invalid, json_response, text_field
+from phantomdb.server.messages import Request, Response, bool_field, invalid, json_response, text_field
 from phantomdb.server.results import result_response
+from phantomdb.server.storage import StorageConnection
 from phantomdb.server.values import bind_params
 
 # The first keyword, after any whitespace and comments, and a TO of ROLLBACK [TRANSACTION] TO.
@@ -80,11 +82,16 @@ def _execute_batch(
 
 
 def _execute(
-    conn: sqlite3.Connection, sql: str, params: list[Any], max_rows: int
-) -> tuple[sqlite3.Cursor, Any]:
-    """Run the statement; return its cursor and its first ``max_rows + 1`` rows (None: no rows)."""
+    conn: StorageConnection, sql: str, params: list[Any], max_rows: int, declared: DeclaredTypes | None
+) -> tuple[sqlite3.Cursor, Any, list[str | None] | None]:
+    """Run the statement; return its cursor, its first ``max_rows + 1`` rows (None: no rows)
+    and, when ``declared`` is given, its result columns' declared types."""
     cursor = conn.execute(sql, params)
-    return cursor, cursor.fetchmany(max_rows + 1) if cursor.description is not None else None
+    if cursor.description is None:
+        return cursor, None, None
+    rows = cursor.fetchmany(max_rows + 1)
+    types = declared.of(conn, sql, len(cursor.description)) if declared is not None else None
+    return cursor, rows, types
 
 
 def _no_rows(rowcount: int, lastrowid: int | None) -> Response:
@@ -117,14 +124,20 @@ async def run_query(request: Request) -> Response:
         if batch is not None:
             rowcount, lastrowid = await lease.atomic(_execute_batch, sql, batch, inserts)
             return _no_rows(rowcount, lastrowid)
-        cursor, rows = await lease.run(
-            _execute, sql, bind_params(body.get("params")), lease.settings.max_rows
+        asked = bool_field(body, "decltypes", False)
+        declared = lease.pool.declared_types if asked and keyword in VIEWABLE else None
+        cursor, rows, decltypes = await lease.run(
+            _execute, sql, bind_params(body.get("params")), lease.settings.max_rows, declared
         )
         if lease.transaction is None and conn.in_transaction:  # a BEGIN our check missed
             cursor.close()
             raise ApiError("not_supported", "Transactions begin with POST /transactions, not through /query")
         if rows is not None:
-            return result_response(lease, cursor, rows, query_fields=True, inserts=inserts)
+            if asked and decltypes is None:  # PRAGMA, RETURNING: SQLite's own answer for them is not read
+                decltypes = [None] * len(cursor.description)
+            return result_response(
+                lease, cursor, rows, query_fields=True, inserts=inserts, decltypes=decltypes
+            )
         rowcount = cursor.rowcount
         cursor.close()
     return _no_rows(rowcount, cursor.lastrowid if inserts and rowcount > 0 else None)

@@ -108,18 +108,28 @@ def _cursor_tail(cursor: sqlite3.Cursor, query_fields: bool, inserts: bool) -> d
 
 
 def result_response(
-    lease: Lease, cursor: sqlite3.Cursor, rows: list[Any], *, query_fields: bool, inserts: bool = False
+    lease: Lease,
+    cursor: sqlite3.Cursor,
+    rows: list[Any],
+    *,
+    query_fields: bool,
+    inserts: bool = False,
+    decltypes: list[str | None] | None = None,
 ) -> Response:
     """The response for a cursor with rows (its first ``max_rows + 1`` fetched as ``rows``):
     whole, or streamed when longer than max_rows.
 
     ``query_fields`` adds what ``POST /query`` answers besides columns and rows
-    (types, rowcount, and lastrowid when the statement ``inserts``). A streamed
-    response takes the lease over and releases it when the last chunk is out.
+    (types, rowcount, and lastrowid when the statement ``inserts``); so do
+    ``decltypes``, when given. A streamed response takes the lease over and
+    releases it when the last chunk is out.
     """
     settings = lease.settings
     max_rows = settings.max_rows
     columns = [description[0] for description in cursor.description]
+    head: dict[str, Any] = {"columns": columns}
+    if decltypes is not None:
+        head["decltypes"] = decltypes
     if len(rows) <= max_rows:
         if not query_fields:  # a table select: the body is {"columns", "rows", "encoded"}
             rows_json, encoded = encode_rows(rows)
@@ -128,7 +138,7 @@ def result_response(
         else:
             types = ColumnTypes(len(columns))
             types.update(rows)
-            head = {"columns": columns, "types": types.names}
+            head["types"] = types.names
             body = result_body(head, rows, _cursor_tail(cursor, True, inserts))
         cursor.close()
         if len(body) > settings.max_response_bytes:
@@ -144,7 +154,7 @@ def result_response(
         cursor.close()
         lease.release()
 
-    chunks = _stream_rows(lease, cursor, columns, rows, max_rows, query_fields, inserts)
+    chunks = _stream_rows(lease, cursor, head, rows, max_rows, query_fields, inserts)
     return Response(200, stream=Stream(_bounded(chunks, settings.max_stream_bytes), close, lease.abandon))
 
 
@@ -173,16 +183,16 @@ def _fetch(conn: sqlite3.Connection, cursor: sqlite3.Cursor, size: int) -> list[
 async def _stream_rows(
     lease: Lease,
     cursor: sqlite3.Cursor,
-    columns: list[str],
+    head: dict[str, Any],
     first: list[Any],
     chunk_size: int,
     query_fields: bool,
     inserts: bool,
 ) -> AsyncGenerator[bytes, None]:
     # Types and "encoded" are only known at the end, so they follow the rows.
-    types = ColumnTypes(len(columns))
+    types = ColumnTypes(len(head["columns"]))
     encoded = False
-    yield orjson.dumps({"columns": columns})[:-1] + b',"rows":[\n'
+    yield orjson.dumps(head)[:-1] + b',"rows":[\n'
     rows = first
     separator = b""
     while rows:

@@ -20,13 +20,16 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import logging
+import os
 import re
 import sqlite3
+import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
 from phantomdb.server.config import Settings
+from phantomdb.server.decltypes import DeclaredTypes
 from phantomdb.server.errors import ApiError
 from phantomdb.server.functions import register_functions
 from phantomdb.server.policy import StatementPolicy
@@ -219,6 +222,7 @@ class Pool:
         self._idle: list[StorageConnection] = []
         # table name -> (schema_version, primary key columns), see primary_key()
         self._primary_keys: dict[str, tuple[int, list[str]]] = {}
+        self.declared_types = DeclaredTypes()  # of queries' result columns, see decltypes
 
     def acquire(self) -> StorageConnection:
         if self.closed:
@@ -289,7 +293,8 @@ class Storage:
         names = (path.name[: -len(SUFFIX)] for path in self.data_dir.glob(f"*{SUFFIX}"))
         return sorted(name for name in names if DATABASE_NAME.fullmatch(name))
 
-    def create(self, name: str) -> None:
+    def _new_path(self, name: str) -> Path:
+        """Where a new database ``name`` goes; refuses a bad name and one that exists."""
         if not DATABASE_NAME.fullmatch(name):
             raise ApiError(
                 "invalid_request",
@@ -298,11 +303,41 @@ class Storage:
         path = self.path(name)
         if path.exists():
             raise ApiError("database_exists", f"Database '{name}' already exists")
+        return path
+
+    def create(self, name: str) -> None:
+        path = self._new_path(name)
         conn = connect(path, self.settings)
         try:
             conn.execute("PRAGMA journal_mode = WAL")  # persistent: stored in the file
         finally:
             conn.close()
+
+    def clone(self, source: StorageConnection, name: str) -> None:
+        """Copy the database ``source`` is connected to as the new database ``name``.
+
+        SQLite's backup API copies every page in one step, under one read
+        transaction: the copy is the last committed state, whatever writers do
+        meanwhile. It is written to a scratch file (not a ``*.sqlite3`` name, so
+        never listed) and linked into place only when complete; the link fails
+        if ``name`` appeared meanwhile, so an existing database is never replaced.
+        """
+        path = self._new_path(name)
+        scratch = path.with_name(f"{path.name}.clone-{uuid.uuid4().hex}")
+        try:
+            target = sqlite3.connect(scratch, isolation_level=None)
+            try:
+                source.backup(target)
+                target.execute("PRAGMA journal_mode = WAL")
+            finally:
+                target.close()
+            try:
+                os.link(scratch, path)
+            except FileExistsError:
+                raise ApiError("database_exists", f"Database '{name}' already exists") from None
+        finally:
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                Path(f"{scratch}{suffix}").unlink(missing_ok=True)
 
     def describe(self, name: str, conn: sqlite3.Connection) -> dict[str, Any]:
         tables = conn.execute(

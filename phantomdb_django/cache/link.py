@@ -36,7 +36,7 @@ cache_outcome: contextvars.ContextVar[str] = contextvars.ContextVar(
 HIT, MISS, BYPASS = "hit", "miss", "bypass"
 
 _READS = frozenset({calls.SELECT, calls.QUERY})
-_SERVER_WRITES = frozenset({calls.CREATE_DATABASE, calls.DROP_DATABASE})
+_SERVER_WRITES = frozenset({calls.CREATE_DATABASE, calls.DROP_DATABASE, calls.CLONE_DATABASE})
 # A transaction that wrote tables it cannot name.
 _EVERY_TABLE = None
 

@@ -18,6 +18,7 @@ from phantomdb import Connection, PhantomDB, ProgrammingError
 from phantomdb.calls import (
     BATCH,
     BEGIN,
+    CLONE_DATABASE,
     COMMIT,
     CREATE_DATABASE,
     DELETE,
@@ -208,9 +209,12 @@ def test_health_and_databases_are_calls_of_the_chain(
 ) -> None:
     assert conn.health_check()["status"] == "ok"
     conn.create_database(database_name + "_extra")
+    conn.clone_database(database_name + "_extra", database_name + "_copy")
+    conn.drop_database(database_name + "_copy")
     conn.drop_database(database_name + "_extra")
-    assert operations(seen) == [HEALTH, CREATE_DATABASE, DROP_DATABASE]
-    assert [entry[3] for entry in seen] == [None, None, None]
+    assert operations(seen) == [HEALTH, CREATE_DATABASE, CLONE_DATABASE, DROP_DATABASE, DROP_DATABASE]
+    assert (seen[2][1].source, seen[2][1].name) == (database_name + "_extra", database_name + "_copy")
+    assert [entry[3] for entry in seen] == [None] * 5
 
 
 def test_a_savepoint_in_autocommit_is_refused_before_anything_is_sent(conn: Connection, seen: Seen) -> None:

@@ -58,6 +58,19 @@ def test_ensure_database_creates_once(client: PhantomDB, database_name: str) -> 
     client.drop_database(database_name)
 
 
+def test_clone_database_copies_the_committed_rows(client: PhantomDB, db: str, users: str) -> None:
+    add_users(client, db, 30, 40)
+    copy = f"{db}_copy"
+    assert client.clone_database(db, copy) == {"name": copy}
+    try:
+        assert client.execute_query(copy, "SELECT age FROM users ORDER BY age").rows == ((30,), (40,))
+        with pytest.raises(ProgrammingError) as raised:
+            client.clone_database(db, copy)
+        assert raised.value.code == "database_exists"
+    finally:
+        client.drop_database(copy)
+
+
 def test_getting_a_missing_database_is_programming_error(client: PhantomDB, database_name: str) -> None:
     with pytest.raises(ProgrammingError) as raised:
         client.get_database(database_name)

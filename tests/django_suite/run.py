@@ -7,7 +7,10 @@ Downloads the source distribution of the installed Django (once, into
 every app of its ``tests/`` folder; runtests.py leaves out ``gis_tests``,
 which needs a GIS backend):
 
-    python tests/django_suite/run.py [--backend sqlite3] [--cache off] [--all | app ...]
+    python tests/django_suite/run.py [--backend sqlite3] [--cache off] [--parallel N] [--all | app ...]
+
+``--parallel N`` runs N worker processes, each on its own clone of the test
+databases (default 1).
 """
 
 from __future__ import annotations
@@ -106,7 +109,7 @@ def parse(output: str, seconds: float) -> SuiteResult:
 
 
 def run_suite(
-    apps: list[str], backend: str = "phantomdb", verbosity: int = 1, cache: str = "on"
+    apps: list[str], backend: str = "phantomdb", verbosity: int = 1, cache: str = "on", parallel: int = 1
 ) -> tuple[SuiteResult, str]:
     tests_dir = django_source()
     python_path = os.pathsep.join([str(HERE), str(ROOT), os.environ.get("PYTHONPATH", "")])
@@ -117,7 +120,7 @@ def run_suite(
         server = start_server(data_dir, "--durability", "off", "--transaction-timeout", "600")
         env["PHANTOMDB_URL"] = server.url
     command = [sys.executable, "runtests.py", f"--settings=settings_{backend}", "--noinput",
-               "--parallel=1", f"-v{verbosity}", *apps]
+               f"--parallel={parallel}", f"-v{verbosity}", *apps]
     started = time.monotonic()
     try:
         completed = subprocess.run(command, cwd=tests_dir, env=env, capture_output=True, text=True)
@@ -134,6 +137,7 @@ def main() -> int:
     parser.add_argument("--all", action="store_true", help="Django's whole suite, except gis_tests")
     parser.add_argument("--backend", choices=["phantomdb", "sqlite3"], default="phantomdb")
     parser.add_argument("--cache", choices=["on", "off"], default="on", help="phantomdb's query cache")
+    parser.add_argument("--parallel", type=int, default=1, metavar="N", help="worker processes (default 1)")
     parser.add_argument("--output", type=Path, help="write runtests.py's full output here")
     parser.add_argument("--json", type=Path, help="write the counts here as JSON")
     arguments = parser.parse_args()
@@ -141,7 +145,9 @@ def main() -> int:
         parser.error("--all runs every app; name apps or give --all, not both")
     # runtests.py without labels runs every app of Django's tests/ folder.
     apps = [] if arguments.all else arguments.apps or list(APPS)
-    result, output = run_suite(apps, arguments.backend, cache=arguments.cache)
+    if arguments.parallel < 1:
+        parser.error("--parallel needs at least one process")
+    result, output = run_suite(apps, arguments.backend, cache=arguments.cache, parallel=arguments.parallel)
     if arguments.output:
         arguments.output.write_text(output)
     if arguments.json:
