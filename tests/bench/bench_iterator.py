@@ -5,8 +5,10 @@ than memory in flat memory, at about sqlite3's speed. The rows are written
 once; then each measurement runs in a fresh process, so that its peak RSS is
 the iteration's own: the time of one pass, and in another pass the
 tracemalloc peak (Python allocations; tracemalloc slows the pass, so it is not
-timed). PhantomDB Lite runs as its own process, so the client's memory is
-measured alone; the server streams ``--max-rows`` rows per chunk.
+timed) and the peak RSS, beside the RSS of the process before the loop
+(Django, the backend and a first query loaded). PhantomDB Lite runs as its
+own process, so the client's memory is measured alone; the server streams
+``--max-rows`` rows per chunk.
 
     python tests/bench/bench_iterator.py [--rows 1000000] [--chunk-size 2000] [--rounds 3]
 """
@@ -67,6 +69,8 @@ def measure(alias: str, chunk_size: int, traced: bool) -> dict[str, float]:
     from benchapp.models import Person
 
     people = Person.objects.using(alias)
+    people.filter(pk=1).exists()  # connected, and the code that runs for every query loaded
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     if traced:
         tracemalloc.start()
     started = time.perf_counter()
@@ -77,6 +81,7 @@ def measure(alias: str, chunk_size: int, traced: bool) -> dict[str, float]:
         figures["tracemalloc_peak_mb"] = tracemalloc.get_traced_memory()[1] / 2**20
         tracemalloc.stop()
     figures["max_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    figures["rss_before_mb"] = rss_before
     return figures
 
 
@@ -142,12 +147,16 @@ def main() -> None:
         f"iterator(chunk_size={arguments.chunk_size}) over {arguments.rows:,} rows, PhantomDB Lite in its "
         f"own process; time: median of {arguments.rounds} passes (spread), memory: one traced pass"
     )
-    print(f"{'backend':10} {'seconds':>8} {'spread':>13} {'tracemalloc peak MB':>20} {'max RSS MB':>11}")
+    print(
+        f"{'backend':10} {'seconds':>8} {'spread':>13} {'tracemalloc peak MB':>20} {'max RSS MB':>11}"
+        f" {'RSS before the loop':>20}"
+    )
     for alias, label in (("default", "sqlite3"), ("phantomdb", "phantomdb")):
         times = seconds[alias]
         print(
             f"{label:10} {statistics.median(times):8.2f} {min(times):6.2f}-{max(times):.2f} "
             f"{memory[alias]['tracemalloc_peak_mb']:20.1f} {memory[alias]['max_rss_mb']:11.1f}"
+            f" {memory[alias]['rss_before_mb']:20.1f}"
         )
     ratios = [ours / theirs for ours, theirs in zip(seconds["phantomdb"], seconds["default"])]
     spread = f"{min(ratios):.2f}-{max(ratios):.2f}"
