@@ -62,10 +62,12 @@ def auth_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProc
 
 @pytest.fixture(scope="module")
 def tuned_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    """A PhantomDB Lite that streams results past 10 rows and expires transactions idle for 0.5 s."""
+    """A PhantomDB Lite that streams results past 10 rows, cuts streams past 200 kB and expires
+    transactions idle for 0.5 s."""
     process = start_server(
-        tmp_path_factory.mktemp("phantomdb-tuned"), "--max-rows", "10", "--transaction-timeout", "0.5"
-    )
+        tmp_path_factory.mktemp("phantomdb-tuned"),
+        "--max-rows", "10", "--max-stream-bytes", "200000", "--transaction-timeout", "0.5",
+    )  # fmt: skip
     yield process
     process.stop()
 

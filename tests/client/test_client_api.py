@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime
 import decimal
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -20,7 +19,7 @@ from phantomdb import (
 )
 from phantomdb.client import MAX_URL_LENGTH
 from tests.client.conftest import USERS_COLUMNS
-from tests.conftest import ServerProcess, start_server
+from tests.conftest import ServerProcess
 
 
 def add_users(client: PhantomDB, db: str, *ages: int) -> list[int]:
@@ -365,22 +364,13 @@ def test_context_manager_closes_the_client(server_url: str) -> None:
 # -- limits ----------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def stream_limited_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    process = start_server(
-        tmp_path_factory.mktemp("phantomdb-stream"), "--max-rows", "50", "--max-stream-bytes", "200000"
-    )
-    yield process
-    process.stop()
-
-
 def test_a_streamed_result_cut_at_the_servers_limit_raises_instead_of_returning_fewer_rows(
-    stream_limited_server: ServerProcess, database_name: str
+    tuned_server: ServerProcess, database_name: str
 ) -> None:
     endless = (
         "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT i, hex(zeroblob(500)) FROM n"
     )
-    with PhantomDB(stream_limited_server.url) as client:
+    with PhantomDB(tuned_server.url) as client:
         client.create_database(database_name)
         with pytest.raises(DataError) as whole:
             client.execute_query(database_name, endless)

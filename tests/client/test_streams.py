@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from phantomdb import OperationalError, PhantomDB, connect
+from phantomdb.dbapi import Connection, Cursor
 from tests.client.fakes import FakeServer
 from tests.conftest import ServerProcess
 
@@ -83,51 +84,52 @@ def test_stopping_early_outside_a_transaction_closes_the_connection(numbers) -> 
     assert client.execute_query(db, "SELECT count(*) FROM t").rows == ((ROWS,),)
 
 
-def test_a_cursor_closed_early_in_a_transaction_drains_so_the_transaction_goes_on(
-    tuned_server: ServerProcess, numbers
-) -> None:
-    _, db = numbers
-    with connect(tuned_server.url, db) as conn:
-        cursor = conn.cursor(stream=True)
-        cursor.execute("SELECT n FROM t ORDER BY n")
-        assert cursor.fetchmany(4) == [(0,), (1,), (2,), (3,)]
-        cursor.close()
-        other = conn.cursor()
-        other.execute("INSERT INTO t (n) VALUES (1000)")
-        other.execute("SELECT count(*) FROM t")
-        assert other.fetchall() == [(ROWS + 1,)]
-    with connect(tuned_server.url, db) as conn:
-        cursor = conn.cursor()
-        cursor.execute("SELECT n FROM t WHERE n = 1000")
-        assert cursor.fetchall() == [(1000,)]  # committed: the transaction survived
+@pytest.fixture
+def conn(tuned_server: ServerProcess, numbers) -> Iterator[Connection]:
+    """A PEP 249 connection (autocommit off) on the ``numbers`` database; committed at the end."""
+    with connect(tuned_server.url, numbers[1]) as connection:
+        yield connection
 
 
-def test_another_call_in_the_transaction_reads_the_rest_of_the_stream_first(
-    tuned_server: ServerProcess, numbers
-) -> None:
-    _, db = numbers
-    with connect(tuned_server.url, db) as conn:
-        streamed = conn.cursor(stream=True)
-        streamed.execute("SELECT n FROM t ORDER BY n")
-        first = streamed.fetchmany(15)
-        writer = conn.cursor()
-        for n, in first:  # the pattern of iterator() with a save() per row
-            writer.execute("UPDATE t SET label = 'seen' WHERE n = ?", [n])
-        rest = streamed.fetchall()
-        assert first + rest == [(n,) for n in range(ROWS)]
-        writer.execute("SELECT count(*) FROM t WHERE label = 'seen'")
-        assert writer.fetchall() == [(15,)]
-
-
-def test_commit_with_a_stream_half_read_keeps_its_rows(tuned_server: ServerProcess, numbers) -> None:
-    _, db = numbers
-    conn = connect(tuned_server.url, db)
+def ordered_stream(conn: Connection) -> Cursor:
+    """A streaming cursor in ``conn``'s transaction, on every n in order, nothing fetched yet."""
     cursor = conn.cursor(stream=True)
     cursor.execute("SELECT n FROM t ORDER BY n")
+    return cursor
+
+
+def test_a_cursor_closed_early_in_a_transaction_drains_so_the_transaction_goes_on(
+    conn: Connection, numbers
+) -> None:
+    cursor = ordered_stream(conn)
+    assert cursor.fetchmany(4) == [(0,), (1,), (2,), (3,)]
+    cursor.close()
+    other = conn.cursor()
+    other.execute("INSERT INTO t (n) VALUES (1000)")
+    other.execute("SELECT count(*) FROM t")
+    assert other.fetchall() == [(ROWS + 1,)]
+    conn.commit()
+    client, db = numbers
+    assert client.execute_query(db, "SELECT n FROM t WHERE n = 1000").rows == ((1000,),)  # committed
+
+
+def test_another_call_in_the_transaction_reads_the_rest_of_the_stream_first(conn: Connection) -> None:
+    streamed = ordered_stream(conn)
+    first = streamed.fetchmany(15)
+    writer = conn.cursor()
+    for n, in first:  # the pattern of iterator() with a save() per row
+        writer.execute("UPDATE t SET label = 'seen' WHERE n = ?", [n])
+    rest = streamed.fetchall()
+    assert first + rest == [(n,) for n in range(ROWS)]
+    writer.execute("SELECT count(*) FROM t WHERE label = 'seen'")
+    assert writer.fetchall() == [(15,)]
+
+
+def test_commit_with_a_stream_half_read_keeps_its_rows(conn: Connection) -> None:
+    cursor = ordered_stream(conn)
     assert cursor.fetchone() == (0,)
     conn.commit()
     assert len(cursor.fetchall()) == ROWS - 1
-    conn.close()
 
 
 def chunked(*pieces: bytes) -> bytes:

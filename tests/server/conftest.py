@@ -120,20 +120,27 @@ def api_on(server: ServerProcess) -> Iterator[Api]:
     session.close()
 
 
-@pytest.fixture(scope="module")
-def limited_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    """A server with small limits: 5-row results, 4 KiB bodies, a 1 s busy timeout."""
-    yield from serving(
-        tmp_path_factory.mktemp("phantomdb-limited"),
-        "--max-rows", "5", "--max-body-bytes", "4096", "--busy-timeout", "1",
-    )  # fmt: skip
+def server_fixtures(prefix: str, *arguments: str) -> tuple[Any, Any, Any]:
+    """Three fixtures on a server of its own with ``arguments``: ``{prefix}_server`` (one per
+    module), ``{prefix}_api`` and ``{prefix}_db`` (a fresh database per test), as ``server``,
+    ``api`` and ``db`` are on the shared one."""
+
+    @pytest.fixture(scope="module", name=f"{prefix}_server")
+    def server_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+        yield from serving(tmp_path_factory.mktemp(f"phantomdb-{prefix}"), *arguments)
+
+    @pytest.fixture(name=f"{prefix}_api")
+    def api_fixture(request: pytest.FixtureRequest) -> Iterator[Api]:
+        yield from api_on(request.getfixturevalue(f"{prefix}_server"))
+
+    @pytest.fixture(name=f"{prefix}_db")
+    def db_fixture(request: pytest.FixtureRequest, database_name: str) -> Iterator[str]:
+        yield from create_database(request.getfixturevalue(f"{prefix}_api"), database_name)
+
+    return server_fixture, api_fixture, db_fixture
 
 
-@pytest.fixture
-def limited_api(limited_server: ServerProcess) -> Iterator[Api]:
-    yield from api_on(limited_server)
-
-
-@pytest.fixture
-def limited_db(limited_api: Api, database_name: str) -> Iterator[str]:
-    yield from create_database(limited_api, database_name)
+# Small limits: 5-row results, 4 KiB bodies, a 1 s busy timeout.
+limited_server, limited_api, limited_db = server_fixtures(
+    "limited", "--max-rows", "5", "--max-body-bytes", "4096", "--busy-timeout", "1"
+)

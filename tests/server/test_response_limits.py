@@ -6,13 +6,12 @@ import http.client
 import json
 import socket
 import time
-from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import pytest
 
 from tests.conftest import ServerProcess
-from tests.server.conftest import Api, api_on, assert_error, create_database, serving
+from tests.server.conftest import Api, assert_error, server_fixtures
 
 IDLE_TIMEOUT = 1.0
 STREAM_LIMIT = 200_000
@@ -22,23 +21,9 @@ ENDLESS = (
 )
 
 
-@pytest.fixture(scope="module")
-def small_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    yield from serving(
-        tmp_path_factory.mktemp("phantomdb-small"),
-        "--max-response-bytes", "100000", "--max-rows", "50",
-        "--transaction-timeout", str(IDLE_TIMEOUT),
-    )  # fmt: skip
-
-
-@pytest.fixture
-def small_api(small_server: ServerProcess) -> Iterator[Api]:
-    yield from api_on(small_server)
-
-
-@pytest.fixture
-def small_db(small_api: Api, database_name: str) -> Iterator[str]:
-    yield from create_database(small_api, database_name)
+small_server, small_api, small_db = server_fixtures(
+    "small", "--max-response-bytes", "100000", "--max-rows", "50", "--transaction-timeout", str(IDLE_TIMEOUT)
+)
 
 
 def test_a_deeply_nested_typed_value_is_a_4xx(api: Api, db: str) -> None:
@@ -110,20 +95,9 @@ def test_a_result_nobody_reads_does_not_hold_the_transaction_past_its_idle_timeo
         sock.close()
 
 
-@pytest.fixture(scope="module")
-def stream_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    directory = tmp_path_factory.mktemp("phantomdb-stream")
-    yield from serving(directory, "--max-rows", "50", "--max-stream-bytes", str(STREAM_LIMIT))
-
-
-@pytest.fixture
-def stream_api(stream_server: ServerProcess) -> Iterator[Api]:
-    yield from api_on(stream_server)
-
-
-@pytest.fixture
-def stream_db(stream_api: Api, database_name: str) -> Iterator[str]:
-    yield from create_database(stream_api, database_name)
+stream_server, stream_api, stream_db = server_fixtures(
+    "stream", "--max-rows", "50", "--max-stream-bytes", str(STREAM_LIMIT)
+)
 
 
 def _post_raw(url: str, path: str, body: dict) -> http.client.HTTPResponse:
