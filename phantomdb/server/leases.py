@@ -73,12 +73,19 @@ class Lease:
     def run(self, fn: Callable[..., T], *args: Any) -> Awaitable[T]:
         """``await lease.run(fn, ...)``: ``fn(conn, *args)`` on a worker thread, retried while
         another transaction holds the write lock."""
-        waited = self._request.app.metrics.waited_for_lock
-        return retry_busy(self.settings.busy_timeout, self.pool.writers, waited, self._run, fn, *args)
+        return self._retried(None, fn, *args)
 
-    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
+    def read(self, statement: str, fn: Callable[..., T], *args: Any) -> Awaitable[T]:
+        """``run`` for ``fn`` that only reads ``statement``: a quick one runs on the loop itself."""
+        return self._retried(statement, fn, *args)
+
+    def _retried(self, read: str | None, fn: Callable[..., T], *args: Any) -> Awaitable[T]:
+        waited = self._request.app.metrics.waited_for_lock
+        return retry_busy(self.settings.busy_timeout, self.pool.writers, waited, self._run, read, fn, *args)
+
+    async def _run(self, read: str | None, fn: Callable[..., T], *args: Any) -> T:
         try:
-            return await self._request.app.statements.run(self.conn, fn, *args)
+            return await self._request.app.statements.run(self.conn, fn, *args, read=read)
         except ApiError as exc:
             transaction = self.transaction
             if exc.code == "statement_timeout" and transaction is not None and not self.conn.in_transaction:
@@ -97,7 +104,7 @@ class Lease:
         if self.transaction is None:
             return await self.run(_atomically, "BEGIN IMMEDIATE", ("COMMIT",), ("ROLLBACK",), fn, *args)
         finish, undo = (f"RELEASE {_SAVEPOINT}",), (f"ROLLBACK TO {_SAVEPOINT}", f"RELEASE {_SAVEPOINT}")
-        return await self._run(_atomically, f"SAVEPOINT {_SAVEPOINT}", finish, undo, fn, *args)
+        return await self._run(None, _atomically, f"SAVEPOINT {_SAVEPOINT}", finish, undo, fn, *args)
 
 
 def _atomically(

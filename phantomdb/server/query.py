@@ -9,6 +9,7 @@ its pooled connection.
 
 from __future__ import annotations
 
+import functools
 import re
 import sqlite3
 from typing import Any
@@ -126,7 +127,10 @@ async def run_query(request: Request) -> Response:
             return _no_rows(rowcount, lastrowid)
         asked = bool_field(body, "decltypes", False)
         declared = lease.pool.declared_types if asked and keyword in VIEWABLE else None
-        cursor, rows, decltypes = await lease.run(
+        # A SELECT changes nothing, so it may run twice (inline, then on a worker); the
+        # declared types' temporary view would have to be undone.
+        run = functools.partial(lease.read, sql) if keyword == "SELECT" and declared is None else lease.run
+        cursor, rows, decltypes = await run(
             _execute, sql, bind_params(body.get("params")), lease.settings.max_rows, declared
         )
         if lease.transaction is None and conn.in_transaction:  # a BEGIN our check missed

@@ -156,7 +156,7 @@ def _guarded_select(
 async def _select(request: Request, table: str, sql: str, params: list[Any]) -> Response:
     guard = FragmentGuard(table, "condition or ordering")
     async with Lease(request) as lease:
-        cursor, rows = await lease.run(_guarded_select, guard, sql, params, lease.settings.max_rows)
+        cursor, rows = await lease.read(sql, _guarded_select, guard, sql, params, lease.settings.max_rows)
         return result_response(lease, cursor, rows, query_fields=False)
 
 

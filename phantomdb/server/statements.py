@@ -7,6 +7,12 @@ the loop: at ``--statement-timeout`` it calls ``Connection.interrupt()`` (safe
 from any thread), and SQLite stops at its next step. A call whose client went
 away is cancelled by the application, which interrupts its statement the same
 way. Either way the connection is handed back only after its thread let go of it.
+
+A read (which has nothing to undo) first runs right on the loop, under a
+progress handler that interrupts it once it has held the loop for
+``INLINE_BUDGET``: a point select takes ~20 us, the two thread hand-offs of a
+worker ~150 us here (shared/PERF-NOTES.md). A read that overruns runs again on
+a worker, and so does every later run of the same statement.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import sqlite3
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -26,6 +33,17 @@ if TYPE_CHECKING:
     from phantomdb.server.storage import StorageConnection
 
 T = TypeVar("T")
+
+# How long a read may hold the event loop before it is moved to a worker, and how
+# many SQLite VM steps pass between two looks at the clock.
+INLINE_BUDGET = 0.001
+_STEPS_PER_CHECK = 1000
+# Statements that overran the budget once, kept up to this many.
+_SLOW_LIMIT = 1024
+
+
+class _Overran(Exception):
+    """An inline read held the loop longer than ``INLINE_BUDGET``."""
 
 
 def statement_timeout(timeout: float) -> ApiError:
@@ -45,16 +63,53 @@ class Statements:
         self._threads = concurrent.futures.ThreadPoolExecutor(
             settings.statement_threads, thread_name_prefix="phantomdb-sqlite"
         )
+        self._slow: set[str] = set()
 
-    async def run(self, conn: StorageConnection, fn: Callable[..., T], *args: Any) -> T:
+    async def run(
+        self, conn: StorageConnection, fn: Callable[..., T], *args: Any, read: str | None = None
+    ) -> T:
         """``fn(conn, *args)`` on a worker thread, interrupted at the time limit or on cancellation.
 
-        SQLite's errors come back as the ``ApiError`` the client sees.
+        ``read`` names the statement when ``fn`` only reads, so that running it
+        twice is harmless: then it may run inline first. SQLite's errors come
+        back as the ``ApiError`` the client sees.
         """
         if tracing():
             with sqlite_span():
-                return await self._run(conn, fn, *args)
+                return await self._read(read, conn, fn, *args)
+        return await self._read(read, conn, fn, *args)
+
+    async def _read(self, read: str | None, conn: StorageConnection, fn: Callable[..., T], *args: Any) -> T:
+        if read is not None and read not in self._slow:
+            try:
+                return self._inline(conn, fn, *args)
+            except _Overran:
+                if len(self._slow) >= _SLOW_LIMIT:
+                    self._slow.clear()
+                self._slow.add(read)
         return await self._run(conn, fn, *args)
+
+    @staticmethod
+    def _inline(conn: StorageConnection, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(conn, *args)`` on the loop; ``_Overran`` (and nothing done) past the budget."""
+        deadline = time.perf_counter() + INLINE_BUDGET
+        overran = False
+
+        def check() -> bool:
+            nonlocal overran
+            overran = time.perf_counter() > deadline
+            return overran
+
+        conn.policy.refusal = None
+        conn.set_progress_handler(check, _STEPS_PER_CHECK)
+        try:
+            return fn(conn, *args)
+        except (sqlite3.Error, OverflowError) as exc:
+            if overran:
+                raise _Overran from None
+            raise _failure(conn, exc) from None
+        finally:
+            conn.set_progress_handler(None, 0)
 
     async def _run(self, conn: StorageConnection, fn: Callable[..., T], *args: Any) -> T:
         loop = asyncio.get_running_loop()
@@ -77,10 +132,7 @@ class Statements:
         except (sqlite3.Error, OverflowError) as exc:
             if expired:
                 raise statement_timeout(self.timeout) from None
-            refusal = conn.policy.refusal  # a DENY always fails the statement's preparation
-            if refusal is not None:
-                raise ApiError("not_supported", f"Not allowed: {refusal}") from None
-            raise translate_sqlite_error(exc) from None
+            raise _failure(conn, exc) from None
         finally:
             timer.cancel()
 
@@ -90,6 +142,14 @@ class Statements:
 
     def close(self) -> None:
         self._threads.shutdown(wait=True, cancel_futures=True)
+
+
+def _failure(conn: StorageConnection, exc: sqlite3.Error | OverflowError) -> ApiError:
+    """The error the client sees for what SQLite raised."""
+    refusal = conn.policy.refusal  # a DENY always fails the statement's preparation
+    if refusal is not None:
+        return ApiError("not_supported", f"Not allowed: {refusal}")
+    return translate_sqlite_error(exc)
 
 
 async def _finished(work: concurrent.futures.Future[Any]) -> None:
