@@ -12,17 +12,15 @@ import datetime
 import decimal
 import functools
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode
 
-import orjson
-
 from phantomdb.encoding import decode_rows, encode_params, encode_value
-from phantomdb.errors import DataError, ProgrammingError
+from phantomdb.errors import ProgrammingError
 from phantomdb.streams import RowStream
-from phantomdb.transport import HeadersHook, Transport, quote_name
+from phantomdb.transport import HeadersHook, RequestTransport, Transport, encode_body, quote_name
 
 __all__ = ["PhantomDB", "Result"]
 
@@ -31,8 +29,17 @@ __all__ = ["PhantomDB", "Result"]
 MAX_URL_LENGTH = 4096
 
 _PLAIN = frozenset({type(None), bool, int, str})
-_NEEDS_ENCODING = (float, bytes, bytearray, memoryview, decimal.Decimal, datetime.date, datetime.time,
-                   datetime.timedelta, uuid.UUID)
+_NEEDS_ENCODING = (
+    float,
+    bytes,
+    bytearray,
+    memoryview,
+    decimal.Decimal,
+    datetime.date,
+    datetime.time,
+    datetime.timedelta,
+    uuid.UUID,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,16 +128,18 @@ def _quote_value(text: str) -> str:
 
 
 def _params_text(params: Sequence[Any]) -> str:
-    try:
-        return orjson.dumps(_encode_params(params)).decode()
-    except orjson.JSONEncodeError as exc:
-        raise DataError(f"PhantomDB cannot send this value: {exc}", code="data_error") from None
+    return encode_body(_encode_params(params)).decode()
 
 
 @functools.lru_cache(maxsize=1024)
 def _select_path(
-    db: str, table: str, columns: tuple[str, ...], condition: str | None, order_by: str | None,
-    limit: int | None, offset: int | None,
+    db: str,
+    table: str,
+    columns: tuple[str, ...],
+    condition: str | None,
+    order_by: str | None,
+    limit: int | None,
+    offset: int | None,
 ) -> str:
     """A select's URL without its params: the same for every run of one statement, so cached."""
     query: list[tuple[str, Any]] = [("columns", column) for column in columns]
@@ -148,8 +157,10 @@ class PhantomDB:
     ``verify`` is True, False or a CA bundle path (HTTPS); ``cert`` a client
     certificate file or (cert, key) pair; ``headers_hook`` is called with an
     empty dict before every request and may add headers to it
-    (``opentelemetry.propagate.inject`` fits). Use as a context
-    manager, or call ``close()``.
+    (``opentelemetry.propagate.inject`` fits). ``transport`` makes what carries
+    the calls from these arguments: HTTP (``Transport``) unless it is an
+    embedded server's ``EmbeddedServer.in_process``. Use as a context manager,
+    or call ``close()``.
     """
 
     def __init__(
@@ -166,8 +177,9 @@ class PhantomDB:
         pool_size: int = 4,
         retries: int = 2,
         headers_hook: HeadersHook | None = None,
+        transport: Callable[..., RequestTransport] = Transport,
     ):
-        self.transport = Transport(
+        self.transport = transport(
             url,
             user=user,
             password=password,
@@ -323,8 +335,13 @@ class PhantomDB:
             return self._rows("GET", path, None, transaction, stream)
         base = f"/databases/{quote_name(db)}/tables/{quote_name(table)}"
         body: dict[str, Any] = {"params": _encode_params(params)}
-        for key, value in (("columns", list(columns) if columns else None), ("condition", condition),
-                           ("order_by", order_by), ("limit", limit), ("offset", offset)):
+        for key, value in (
+            ("columns", list(columns) if columns else None),
+            ("condition", condition),
+            ("order_by", order_by),
+            ("limit", limit),
+            ("offset", offset),
+        ):
             if value is not None:
                 body[key] = value
         return self._rows("POST", f"{base}/select", body, transaction, stream)

@@ -24,7 +24,7 @@ import orjson
 
 from phantomdb.encoding import decode_rows
 from phantomdb.errors import InternalError, OperationalError
-from phantomdb.transport import Body, cut_stream_error
+from phantomdb.transport import StreamedBody, cut_stream_error
 
 __all__ = ["RowStream"]
 
@@ -42,7 +42,7 @@ class RowStream:
     transaction on it stay usable) or closes the connection.
     """
 
-    def __init__(self, body: Body, *, drain_on_close: bool):
+    def __init__(self, body: StreamedBody, *, drain_on_close: bool):
         self._body = body
         self._pieces = body.pieces()
         self._drain_on_close = drain_on_close

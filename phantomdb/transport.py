@@ -26,7 +26,7 @@ import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote, unquote, urlsplit
 
 import httptools
@@ -42,7 +42,7 @@ from phantomdb.errors import (
     error_from_response,
 )
 
-__all__ = ["Body", "HeadersHook", "Transport"]
+__all__ = ["Body", "HeadersHook", "RequestTransport", "StreamedBody", "Transport"]
 
 logger = logging.getLogger("phantomdb.transport")
 
@@ -51,6 +51,38 @@ USER_AGENT = "phantomdb-python/0.1.0"
 #: Called before each request with an empty dict it may add headers to (a W3C
 #: ``traceparent``, say). ``opentelemetry.propagate.inject`` fits as is.
 HeadersHook = Callable[[MutableMapping[str, str]], Any]
+
+
+class StreamedBody(Protocol):
+    """A response body read as it arrives (``Body`` over HTTP)."""
+
+    status: int
+    content_type: str
+
+    @property
+    def streamed(self) -> bool: ...
+
+    def json(self) -> Any: ...
+
+    def pieces(self) -> Iterator[bytes]: ...
+
+    def close(self) -> None: ...
+
+
+class RequestTransport(Protocol):
+    """What carries a client's calls: ``Transport`` (HTTP), or an embedded server's in-process one."""
+
+    url: str
+    prefix: str
+
+    def request(self, method: str, path: str, body: Any = None, *, transaction: str | None = None) -> Any: ...
+
+    def stream(
+        self, method: str, path: str, body: Any = None, *, transaction: str | None = None
+    ) -> StreamedBody: ...
+
+    def close(self) -> None: ...
+
 
 # Methods whose request may be sent twice without changing the outcome.
 _IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -119,8 +151,17 @@ class _Response:
     the client reads, and the body in the pieces it came in (chunked framing removed)."""
 
     __slots__ = (
-        "_parser", "chunked", "complete", "content_type", "extra", "head_bytes", "head_done",
-        "keep_alive", "pieces", "sized", "status",
+        "_parser",
+        "chunked",
+        "complete",
+        "content_type",
+        "extra",
+        "head_bytes",
+        "head_done",
+        "keep_alive",
+        "pieces",
+        "sized",
+        "status",
     )
 
     def __init__(self) -> None:
@@ -266,14 +307,36 @@ class _Connection:
             self.sock.close()
 
 
-def _header_lines(headers: Mapping[str, str]) -> bytes:
-    """``Name: value`` lines (CRLF-terminated); a name or value that could split the head is refused."""
-    lines = []
+def checked_headers(headers: Mapping[str, str]) -> Mapping[str, str]:
+    """``headers``, once no name or value could split a request head (else InterfaceError)."""
     for name, value in headers.items():
         if not _TOKEN.fullmatch(name) or _FORBIDDEN_IN_VALUE.search(value):
             raise InterfaceError(f"Invalid HTTP header {name!r}: {value!r}")
-        lines.append(f"{name}: {value}\r\n")
-    return "".join(lines).encode("latin-1")
+    return headers
+
+
+def _header_lines(headers: Mapping[str, str]) -> bytes:
+    """``Name: value`` lines (CRLF-terminated) of checked headers."""
+    return "".join(f"{name}: {value}\r\n" for name, value in checked_headers(headers).items()).encode(
+        "latin-1"
+    )
+
+
+def authorization(user: str | None, password: str | None, token: str | None) -> str | None:
+    """The ``Authorization`` header's value for a token (Bearer) or a user (Basic), if any."""
+    if token is not None:
+        return f"Bearer {token}"
+    if user is not None:
+        return "Basic " + base64.b64encode(f"{user}:{password or ''}".encode()).decode("ascii")
+    return None
+
+
+def encode_body(body: Any) -> bytes:
+    """A request body as JSON; a value JSON cannot carry is a DataError before anything is sent."""
+    try:
+        return orjson.dumps(body, default=_json_default, option=orjson.OPT_PASSTHROUGH_DATETIME)
+    except orjson.JSONEncodeError as exc:  # an integer beyond 64 bits, say
+        raise DataError(f"PhantomDB cannot send this value: {exc}", code="data_error") from None
 
 
 class Transport:
@@ -334,11 +397,9 @@ class Transport:
             "Connection": "keep-alive",
             "User-Agent": USER_AGENT,
         }
-        if token is not None:
-            headers["Authorization"] = f"Bearer {token}"
-        elif user is not None:
-            basic = base64.b64encode(f"{user}:{password or ''}".encode()).decode("ascii")
-            headers["Authorization"] = f"Basic {basic}"
+        credentials = authorization(user, password, token)
+        if credentials is not None:
+            headers["Authorization"] = credentials
         # Checked and encoded once: the same on every request.
         self._fixed = _header_lines(headers)
         self._idle: list[_Connection] = []
@@ -493,7 +554,7 @@ class Transport:
                 raise self._broken(method, path, reason, idempotent) from None
             if response.status >= 400:
                 self._release(conn, response)
-                raise self._error(response.status, data, response.content_type)
+                raise response_error(response.status, data, response.content_type)
             return conn, response, data
 
     def _request_bytes(self, method: str, target: str, body: Any, transaction: str | None) -> bytes:
@@ -503,10 +564,7 @@ class Transport:
         parts = [b"%s %s HTTP/1.1\r\n" % (method.encode("ascii"), target.encode("ascii")), self._fixed]
         payload = b""
         if body is not None:
-            try:
-                payload = orjson.dumps(body, default=_json_default, option=orjson.OPT_PASSTHROUGH_DATETIME)
-            except orjson.JSONEncodeError as exc:  # an integer beyond 64 bits, say
-                raise DataError(f"PhantomDB cannot send this value: {exc}", code="data_error") from None
+            payload = encode_body(body)
             parts.append(b"Content-Type: application/json\r\nContent-Length: %d\r\n" % len(payload))
         elif method in _BODY_METHODS:
             parts.append(b"Content-Length: 0\r\n")
@@ -522,21 +580,10 @@ class Transport:
         return b"".join(parts)
 
     def _decoded(self, method: str, path: str, response: _Response, data: bytes) -> Any:
-        """A success's body: JSON decoded, other text as a string, None when empty."""
-        if not data:
-            return None
-        if "json" not in response.content_type:
-            return data.decode("utf-8", "replace")
-        try:
-            return orjson.loads(data)
-        except orjson.JSONDecodeError as exc:
-            raise self._invalid_json(method, path, exc, response.status) from None
+        return decoded(self.url, method, path, response.status, response.content_type, data)
 
     def _timed_out(self, method: str, path: str) -> OperationalError:
-        return OperationalError(
-            f"PhantomDB server at {self.url} did not answer {method} {_route(path)} within {self.timeout}s",
-            code="timeout",
-        )
+        return timed_out(self.url, self.timeout, method, path)
 
     def _broken(self, method: str, path: str, reason: str, idempotent: bool) -> OperationalError:
         if idempotent:
@@ -551,31 +598,57 @@ class Transport:
             code="connection_lost",
         )
 
-    def _invalid_json(self, method: str, path: str, exc: Exception, status: int) -> InternalError:
-        return InternalError(
-            f"PhantomDB server at {self.url} answered {method} {_route(path)} with invalid JSON: {exc}",
+
+# What every transport answers the same way ------------------------------------
+
+
+def decoded(url: str, method: str, path: str, status: int, content_type: str, data: bytes) -> Any:
+    """A success's body: JSON decoded, other text as a string, None when empty."""
+    if not data:
+        return None
+    if "json" not in content_type:
+        return data.decode("utf-8", "replace")
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise InternalError(
+            f"PhantomDB server at {url} answered {method} {_route(path)} with invalid JSON: {exc}",
             code="internal_error",
             status=status,
-        )
+        ) from None
 
-    @staticmethod
-    def _error(status: int, data: bytes, content_type: str | None) -> PhantomDBError:
-        """The exception for an error response: its code decides the class."""
-        code = message = None
-        if data and content_type and "json" in content_type:
-            try:
-                error = orjson.loads(data).get("error")
-                code, message = error.get("code"), error.get("message")
-            except (orjson.JSONDecodeError, AttributeError):
-                pass
-        if not isinstance(code, str):
-            code = _STATUS_CODES.get(status, "internal_error" if status >= 500 else f"http_{status}")
-        if status in (401, 403) or code == "unauthorized":
-            message = UNAUTHORIZED_MESSAGE
-        if not isinstance(message, str):
-            text = data[:200].decode("utf-8", "replace").strip()
-            message = f"PhantomDB server answered HTTP {status}" + (f": {text}" if text else "")
-        return error_from_response(code, message, status)
+
+def timed_out(url: str, timeout: float | None, method: str, path: str) -> OperationalError:
+    return OperationalError(
+        f"PhantomDB server at {url} did not answer {method} {_route(path)} within {timeout}s", code="timeout"
+    )
+
+
+def lost_while_reading(url: str, method: str, path: str, reason: str) -> OperationalError:
+    return OperationalError(
+        f"Lost the connection to PhantomDB server at {url} while reading the "
+        f"result of {method} {_route(path)} ({reason})",
+        code="connection_lost",
+    )
+
+
+def response_error(status: int, data: bytes, content_type: str | None) -> PhantomDBError:
+    """The exception for an error response: its code decides the class."""
+    code = message = None
+    if data and content_type and "json" in content_type:
+        try:
+            error = orjson.loads(data).get("error")
+            code, message = error.get("code"), error.get("message")
+        except (orjson.JSONDecodeError, AttributeError):
+            pass
+    if not isinstance(code, str):
+        code = _STATUS_CODES.get(status, "internal_error" if status >= 500 else f"http_{status}")
+    if status in (401, 403) or code == "unauthorized":
+        message = UNAUTHORIZED_MESSAGE
+    if not isinstance(message, str):
+        text = data[:200].decode("utf-8", "replace").strip()
+        message = f"PhantomDB server answered HTTP {status}" + (f": {text}" if text else "")
+    return error_from_response(code, message, status)
 
 
 class Body:
@@ -641,11 +714,8 @@ class Body:
                 raise cut.error from None
             except _BROKEN as exc:
                 self.close()
-                raise OperationalError(
-                    f"Lost the connection to PhantomDB server at {self._transport.url} while reading the "
-                    f"result of {self._method} {_route(self._path)} ({exc or type(exc).__name__})",
-                    code="connection_lost",
-                ) from None
+                reason = str(exc) or type(exc).__name__
+                raise lost_while_reading(self._transport.url, self._method, self._path, reason) from None
 
     def close(self) -> None:
         """Stop reading: the connection is closed unless the body was read to its end."""

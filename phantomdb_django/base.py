@@ -28,7 +28,7 @@ from .chain import chain_links
 from .client import DatabaseClient
 from .creation import DatabaseCreation
 from .cursor import PhantomDBCursor
-from .embedded import server_url
+from .embedded import embedded_server, server_url
 from .features import DatabaseFeatures
 from .introspection import DatabaseIntrospection
 from .operations import DatabaseOperations
@@ -148,11 +148,17 @@ class DatabaseWrapper(sqlite3_base.DatabaseWrapper):
         params = {key: value for key, value in options.items() if key in CONNECTION_OPTIONS}
         if telemetry.tracing:
             params["headers_hook"] = inject_trace_context
-        params["url"] = server_url(settings_dict)
+        self.embedded = not settings_dict["HOST"]
+        if self.embedded:
+            server = embedded_server(options)
+            params["url"] = server.url
+            if server.running:  # not in a process forked after it started: that one has only the URL
+                params["transport"] = server.in_process
+        else:
+            params["url"] = server_url(settings_dict)
         params["database"] = settings_dict["NAME"]
         params["user"] = settings_dict["USER"] or None
         params["password"] = settings_dict["PASSWORD"] or None
-        self.embedded = not settings_dict["HOST"]
         return params
 
     def get_database_version(self) -> tuple[int, ...]:

@@ -2,7 +2,9 @@
 
 One server per data directory per process, started on first use on
 127.0.0.1 with an ephemeral port, so ``migrate`` and ``runserver`` work with
-nothing else installed. The server (uvicorn, its schema code, its metrics)
+nothing else installed. The backend's own calls reach it in process
+(``EmbeddedServer.in_process``); its URL serves everyone else (``dbshell``,
+the test runner's parallel workers, a process forked after it started). The server (uvicorn, its schema code, its metrics)
 is imported only then: a project on a remote server never loads it.
 """
 
@@ -21,8 +23,8 @@ _servers: dict[Path, EmbeddedServer] = {}
 _lock = threading.Lock()
 
 
-def embedded_server_url(options: dict[str, Any]) -> str:
-    """The URL of the embedded PhantomDB Lite for ``options["data_dir"]``, starting it if needed.
+def embedded_server(options: dict[str, Any]) -> EmbeddedServer:
+    """The embedded PhantomDB Lite for ``options["data_dir"]``, started if needed.
 
     ``options["durability"]`` (full, normal, off) applies when this process starts it.
     """
@@ -38,14 +40,14 @@ def embedded_server_url(options: dict[str, Any]) -> str:
             if "durability" in options:
                 settings["durability"] = options["durability"]
             server = _servers[path] = start_embedded(path, **settings)
-        return server.url
+        return server
 
 
 def server_url(settings_dict: dict[str, Any]) -> str:
     """``HOST`` as the server URL; empty means the embedded PhantomDB Lite."""
     host = settings_dict.get("HOST") or ""
     if not host:
-        return embedded_server_url(settings_dict.get("OPTIONS", {}))
+        return embedded_server(settings_dict.get("OPTIONS", {})).url
     if "://" not in host:
         port = settings_dict.get("PORT")
         host = f"http://{host}" + (f":{port}" if port else "")

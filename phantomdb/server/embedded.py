@@ -1,6 +1,7 @@
 """PhantomDB Lite inside another process: a daemon thread serving 127.0.0.1 on a free port.
 
-This is how the Django backend runs when ``HOST`` is empty. It works from any
+This is how the Django backend runs when ``HOST`` is empty, its calls going in
+process (``in_process``), not over the socket. It works from any
 thread (uvicorn installs signal handlers only in the main thread), and several
 servers can run in one process, each with its own event loop and metrics.
 Embedded servers share their data directory with other embedded servers (the
@@ -17,6 +18,7 @@ from typing import IO, Any
 
 from phantomdb.server.auth import Credentials
 from phantomdb.server.config import Settings
+from phantomdb.server.inprocess import InProcessTransport
 from phantomdb.server.serve import bind_socket, build_server, socket_url
 from phantomdb.server.storage import DataDirInUse, lock_data_dir
 
@@ -34,7 +36,13 @@ class EmbeddedServer:
 
     @property
     def running(self) -> bool:
+        """Whether the server runs in this process (a forked child has only its parent's)."""
         return self._thread.is_alive()
+
+    def in_process(self, url: str, **options: Any) -> InProcessTransport:
+        """The transport of ``PhantomDB(server.url, transport=server.in_process)``: calls from this
+        process go to the server's application directly, without the socket (``inprocess``)."""
+        return InProcessTransport(self._server.gateway, url, **options)
 
     def stop(self, timeout: float = 10.0) -> None:
         """Shut down cleanly (transactions rolled back, SQLite closed) and join the thread."""

@@ -30,6 +30,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from phantomdb.server.app import PhantomDBLite
 from phantomdb.server.config import Settings
 from phantomdb.server.errors import ApiError
+from phantomdb.server.inprocess import Gateway
 from phantomdb.server.messages import error_response
 
 READY_MESSAGE = "PhantomDB Lite listening on {url}"
@@ -180,16 +181,23 @@ class HeldHeadHttpToolsProtocol(HttpToolsProtocol):
 
 
 class LiteServer(uvicorn.Server):
-    """A uvicorn server that calls ``on_ready`` once it accepts connections."""
+    """A uvicorn server that calls ``on_ready`` once it accepts connections, with the
+    ``gateway`` through which its own process may call it without a socket."""
 
-    def __init__(self, config: uvicorn.Config, on_ready: Callable[[], None]):
+    def __init__(self, config: uvicorn.Config, app: PhantomDBLite, on_ready: Callable[[], None]):
         super().__init__(config)
+        self.gateway = Gateway(app)
         self._on_ready = on_ready
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets=sockets)
         if self.started:
+            self.gateway.open(asyncio.get_running_loop())
             self._on_ready()
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        await self.gateway.close(self.config.timeout_graceful_shutdown or 0)
+        await super().shutdown(sockets=sockets)
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
@@ -206,8 +214,9 @@ def socket_url(sock: socket.socket) -> str:
 
 
 def build_server(settings: Settings, on_ready: Callable[[], None]) -> LiteServer:
+    app = PhantomDBLite(settings)
     config = uvicorn.Config(
-        PhantomDBLite(settings),
+        app,
         http=functools.partial(  # type: ignore[arg-type]
             HeldHeadHttpToolsProtocol, settings=settings, busy=at_connection_limit(settings.max_connections)
         ),
@@ -223,4 +232,4 @@ def build_server(settings: Settings, on_ready: Callable[[], None]) -> LiteServer
         limit_concurrency=settings.max_connections,
         timeout_graceful_shutdown=5,
     )
-    return LiteServer(config, on_ready)
+    return LiteServer(config, app, on_ready)
