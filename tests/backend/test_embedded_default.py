@@ -32,14 +32,19 @@ PROGRAM = textwrap.dedent(
     django.setup()
     from django.core.management import call_command
     from django.db import connection
+    from phantomdb import PhantomDB
     from django.contrib.auth.models import User as AuthUser
     from tests.backend.testapp.models import User
 
     call_command("migrate", run_syncdb=True, verbosity=0)
     User.objects.create(first_name="Em", last_name="Bedded", email=sys.argv[2] + "@example.com", age=7)
     AuthUser.objects.create_user("admin-" + sys.argv[2], password="pw")
+    with PhantomDB(connection.connection.client.url) as over_http:  # what dbshell and workers use
+        tables_over_http = sorted(table["name"] for table in over_http.list_tables("embedded_app"))
     print(json.dumps({
         "url": connection.connection.client.url,
+        "transport": type(connection.connection.client.transport).__name__,
+        "tables_over_http": "users" in tables_over_http,
         "emails": sorted(User.objects.values_list("email", flat=True)),
         "adults": User.objects.filter(age__gt=18).count(),
         "auth_users": AuthUser.objects.count(),
@@ -66,6 +71,8 @@ def test_an_empty_host_starts_phantomdb_lite_in_process_and_migrate_create_and_q
     result = run_program(tmp_path, "first")
     assert result["url"].startswith("http://127.0.0.1:")
     assert result == {**result, "emails": ["first@example.com"], "adults": 0, "auth_users": 1}
+    # The backend's calls go in process; the URL serves everyone else, over HTTP.
+    assert result["transport"] == "InProcessTransport" and result["tables_over_http"] is True
     assert (tmp_path / "embedded_app.sqlite3").exists()
 
     again = run_program(tmp_path, "second")  # a new process on the same data directory
