@@ -30,6 +30,7 @@ from django.db.models.sql.where import ExtraWhere
 
 from phantomdb.calls import DELETE, INSERT, NO_TABLES, QUERY, SELECT, UPDATE, Assignment, Call
 
+from . import shapes
 from .calls import TranslatedSQL, count_placeholders, is_volatile, named_tables, to_qmark
 
 T = TypeVar("T")
@@ -210,6 +211,9 @@ class SQLCompiler(StatementMixin, compiler.SQLCompiler):
         if not self.translating:
             return super().as_sql(with_limits, with_col_aliases)
         self.where_fragment = None
+        shape = shapes.shape_of(self, with_limits, with_col_aliases)
+        if shape is not None and (known := shapes.reuse(self, shape)) is not None:
+            return known
         as_sql = partial(super().as_sql, with_limits, with_col_aliases)
         (sql, params), found = self.compiling_statement(as_sql)
 
@@ -217,7 +221,10 @@ class SQLCompiler(StatementMixin, compiler.SQLCompiler):
             tables = self.tables_read(sql, found)
             return self.translate(sql, with_limits, tables) or self.query_call(sql, "SELECT", tables)
 
-        return self.translated(sql, build, with_limits, bool(self.query.select_for_update)), params
+        translated = self.translated(sql, build, with_limits, bool(self.query.select_for_update))
+        if shape is not None:
+            shapes.remember(self, shape, translated, params)
+        return translated, params
 
     def base_table(self) -> str | None:
         """The one table this query reads, when it reads exactly one under its own name."""

@@ -4,8 +4,9 @@ One server per data directory per process, started on first use on
 127.0.0.1 with an ephemeral port, so ``migrate`` and ``runserver`` work with
 nothing else installed. The backend's own calls reach it in process
 (``EmbeddedServer.in_process``); its URL serves everyone else (``dbshell``,
-the test runner's parallel workers, a process forked after it started). The server (uvicorn, its schema code, its metrics)
-is imported only then: a project on a remote server never loads it.
+the test runner's parallel workers, a process forked after it started).
+The server (uvicorn, its schema code, its metrics) is imported only then: a
+project on a remote server never loads it.
 """
 
 from __future__ import annotations
