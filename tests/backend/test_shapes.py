@@ -20,6 +20,8 @@ from django.test.utils import CaptureQueriesContext
 from tests.backend.conftest import recorded_calls
 from tests.backend.testapp.models import Profile, User
 
+Y2K = datetime.datetime(2000, 1, 1, tzinfo=datetime.UTC)
+
 
 @pytest.fixture
 def people() -> list[User]:
@@ -57,7 +59,7 @@ def _second_run(compiles: list[int], run: Callable[[], Any]) -> tuple[Any, int]:
 
 
 def test_a_query_with_other_values_reuses_the_compiled_sql(people: list[User], compiles: list[int]) -> None:
-    ann, bob, cid, dee = people
+    ann, _, cid, _ = people
     assert User.objects.get(pk=ann.pk) == ann
     compiles.clear()
     with recorded_calls() as recorded, CaptureQueriesContext(connection) as queries:
@@ -70,7 +72,7 @@ def test_a_query_with_other_values_reuses_the_compiled_sql(people: list[User], c
 
 
 def test_reused_sql_carries_the_new_values_to_the_server(people: list[User]) -> None:
-    ann, bob, cid, dee = people
+    cid = people[2]
     User.objects.filter(age__gte=1, is_active=True).count()
     list(User.objects.filter(age__gte=18, first_name__startswith="a"))
     with recorded_calls() as recorded:
@@ -132,13 +134,15 @@ def test_reused_sql_carries_the_new_values_to_the_server(people: list[User]) -> 
             ["dee@example.com", "cid@example.com", "bob@example.com", "ann@example.com"],
         ),
         (
-            lambda: _emails(User.objects.filter(created_at__lt=datetime.datetime(2000, 1, 1, tzinfo=datetime.UTC))),
-            lambda: _emails(User.objects.filter(created_at__gt=datetime.datetime(2000, 1, 1, tzinfo=datetime.UTC)).order_by("pk")),
+            lambda: _emails(User.objects.filter(created_at__lt=Y2K)),
+            lambda: _emails(User.objects.filter(created_at__gt=Y2K).order_by("pk")),
             ["ann@example.com", "bob@example.com", "cid@example.com", "dee@example.com"],
         ),
     ],
 )
-def test_a_warm_shape_never_changes_an_answer(people: list[User], first: Any, second: Any, expected: Any) -> None:
+def test_a_warm_shape_never_changes_an_answer(
+    people: list[User], first: Any, second: Any, expected: Any
+) -> None:
     first()
     assert second() == expected
 

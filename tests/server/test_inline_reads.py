@@ -16,7 +16,9 @@ from phantomdb.server.storage import StorageConnection, connect
 from tests.server.conftest import Api
 
 # Counts to N through SQLite's VM: about 0.3 us a step here, so 300,000 take far longer than the budget.
-COUNT_TO = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < ?) SELECT count(*) FROM c"
+COUNT_TO = (
+    "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < ?) SELECT count(*) FROM c"
+)
 LONG_COUNT = 300_000
 
 
@@ -112,4 +114,3 @@ def test_a_long_read_in_a_transaction_leaves_the_transaction_going(api: Api, db:
         assert response.json()["rows"] == [[LONG_COUNT]]
     assert api.post(f"/transactions/{transaction}/commit").status_code == 204
     assert api.rows(db, "SELECT x FROM t") == [[1]]
-

@@ -24,6 +24,7 @@ from phantomdb.server.inprocess import InProcessTransport
 
 MAX_ROWS = 10
 # Never ends by itself: only the time limit or an interrupt stops it.
+TYPED_READ = 'SELECT "price", "seen" FROM "items" WHERE "id" < 3'
 RUNAWAY = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c"
 
 
@@ -97,7 +98,7 @@ def _scenario(client: PhantomDB, db: str) -> list[Any]:
         lambda: client.delete(db, "items"),  # unconditional: refused
         lambda: client.execute_query(db, 'SELECT count(*), sum("price") FROM "items"'),
         lambda: client.execute_query(db, 'SELECT "name" FROM "items" ORDER BY "id"', stream=True),
-        lambda: client.execute_query(db, 'SELECT "price", "seen" FROM "items" WHERE "id" < 3', decltypes=True),
+        lambda: client.execute_query(db, TYPED_READ, decltypes=True),
         lambda: client.execute_query(db, "SELEC 1"),
         lambda: client.execute_query(db, "BEGIN"),
         lambda: client.execute_batch(db, 'UPDATE "items" SET "price" = ? WHERE "id" = ?', [[5, 1], [6, 2]]),
@@ -111,7 +112,9 @@ def _scenario(client: PhantomDB, db: str) -> list[Any]:
         _outcome(lambda: client.delete(db, "items", '"name" = ?', ["first"], transaction=transaction)),
         _outcome(lambda: client.rollback_to_savepoint(transaction, "s1")),
         _outcome(lambda: client.release_savepoint(transaction, "nope")),
-        _outcome(lambda: client.select(db, "items", ["name"], '"id" <= 3', transaction=transaction, stream=True)),
+        _outcome(
+            lambda: client.select(db, "items", ["name"], "id <= 3", transaction=transaction, stream=True)
+        ),
         _outcome(lambda: client.commit_transaction(transaction)),
         _outcome(lambda: client.commit_transaction(transaction), transaction),  # gone
         _outcome(lambda: client.execute_query(db, 'SELECT count(*) FROM "items"').rows),
@@ -214,9 +217,11 @@ def test_headers_that_could_split_a_request_are_refused(embedded: EmbeddedServer
     def bad_hook(headers: dict[str, str]) -> None:
         headers["traceparent"] = "00-abc\r\nX-Injected: 1"
 
-    with PhantomDB(embedded.url, headers_hook=bad_hook, transport=embedded.in_process) as client:
-        with pytest.raises(InterfaceError, match="Invalid HTTP header"):
-            client.health_check()
+    with (
+        PhantomDB(embedded.url, headers_hook=bad_hook, transport=embedded.in_process) as client,
+        pytest.raises(InterfaceError, match="Invalid HTTP header"),
+    ):
+        client.health_check()
 
 
 def test_calls_after_the_server_stopped_fail_as_a_connection_would(tmp_path: Path) -> None:
