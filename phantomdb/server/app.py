@@ -27,7 +27,7 @@ from phantomdb.server.errors import ApiError, translate_sqlite_error
 from phantomdb.server.messages import Request, Response, StreamCut, error_response
 from phantomdb.server.metrics import CONTENT_TYPE, Metrics
 from phantomdb.server.routing import Route, Router
-from phantomdb.server.statements import Statements
+from phantomdb.server.statements import Statements, before_hand_off
 from phantomdb.server.storage import Storage
 from phantomdb.server.tracing import finish_server_span, server_span, tracing
 from phantomdb.server.transactions import TransactionManager
@@ -171,6 +171,7 @@ class PhantomDBLite:
                     self.browsers.check_body(content_type, request.body)
                 if not route.public:
                     watcher = _DisconnectWatcher(receive)
+                    before_hand_off.set(watcher.start)
                 response = await handler(request)
             except ApiError as exc:
                 response = self._error(exc, route)
@@ -291,21 +292,33 @@ class PhantomDBLite:
 
 
 class _DisconnectWatcher:
-    """Cancels the current task when the client disconnects, which interrupts its statement."""
+    """Cancels the current task when the client disconnects, which interrupts its statement.
 
-    __slots__ = ("_task", "fired")
+    It watches from the request's first hand-off of work to a worker thread
+    (``start``, through ``statements.before_hand_off``): what runs on the loop
+    itself (an inline read, at most a millisecond) cannot be interrupted
+    anyway, so most requests never need a task of their own.
+    """
+
+    __slots__ = ("_receive", "_request_task", "_task", "fired")
 
     def __init__(self, receive: Any):
         self.fired = False
-        request_task = asyncio.current_task()
-        self._task = asyncio.get_running_loop().create_task(self._watch(receive, request_task))
+        self._receive = receive
+        self._request_task = asyncio.current_task()
+        self._task: asyncio.Task[None] | None = None
 
-    async def _watch(self, receive: Any, request_task: asyncio.Task[Any] | None) -> None:
-        while (await receive())["type"] != "http.disconnect":
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._watch())
+
+    async def _watch(self) -> None:
+        while (await self._receive())["type"] != "http.disconnect":
             pass
         self.fired = True
-        if request_task is not None:
-            request_task.cancel()
+        if self._request_task is not None:
+            self._request_task.cancel()
 
     def stop(self) -> None:
-        self._task.cancel()
+        if self._task is not None:
+            self._task.cancel()

@@ -178,9 +178,9 @@ class _Exchange:
     response as the client reads it (``StreamedBody``) on the caller's thread.
 
     The loop hands the caller ``(status, headers, body, more)`` once, then
-    ``(body, more)`` for each further piece, then ``None`` when the application
-    returned; the caller hands the loop ``_took`` (a piece was read) and
-    ``_hang_up`` (nothing more will be read).
+    ``(body, more)`` for each further piece, or ``None`` when the application
+    returned before the last one; the caller hands the loop ``_took`` (a piece
+    was read) and ``_hang_up`` (nothing more will be read).
     """
 
     def __init__(
@@ -211,6 +211,7 @@ class _Exchange:
         self._room: asyncio.Future[None] | None = None
         self._gone: asyncio.Future[None] | None = None
         self._hung_up = False
+        self._answered = False  # the last piece was sent
 
     # -- on the loop ------------------------------------------------------------
 
@@ -218,7 +219,8 @@ class _Exchange:
         try:
             await app(self._scope, self.receive, self.send)
         finally:
-            self._outbox.put(None)
+            if not self._answered:  # the reader may be waiting for a piece that will never come
+                self._outbox.put(None)
 
     async def receive(self) -> dict[str, Any]:
         payload, self._payload = self._payload, None
@@ -236,6 +238,7 @@ class _Exchange:
             self._head = (message["status"], message.get("headers", []))
             return
         body, more = message.get("body", b""), message.get("more_body", False)
+        self._answered = not more
         head, self._head = self._head, None
         self._outbox.put((*head, body, more) if head is not None else (body, more))
         if more:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import contextvars
 import sqlite3
 import time
 from collections.abc import Callable
@@ -40,6 +41,13 @@ INLINE_BUDGET = 0.001
 _STEPS_PER_CHECK = 1000
 # Statements that overran the budget once, kept up to this many.
 _SLOW_LIMIT = 1024
+
+
+#: Called before a request's work leaves the loop for a worker thread (set per request
+#: task by the application: it starts watching for the client's disconnect).
+before_hand_off: contextvars.ContextVar[Callable[[], None] | None] = contextvars.ContextVar(
+    "phantomdb_before_hand_off", default=None
+)
 
 
 class _Overran(Exception):
@@ -114,6 +122,9 @@ class Statements:
     async def _run(self, conn: StorageConnection, fn: Callable[..., T], *args: Any) -> T:
         loop = asyncio.get_running_loop()
         conn.policy.refusal = None
+        hand_off = before_hand_off.get()
+        if hand_off is not None:
+            hand_off()
         work = self._threads.submit(fn, conn, *args)
         expired = False
 

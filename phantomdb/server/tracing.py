@@ -15,13 +15,15 @@ from pathlib import Path
 from typing import Any
 
 from opentelemetry import propagate, trace
-from opentelemetry.trace import ProxyTracerProvider, SpanKind, Status, StatusCode
+from opentelemetry.trace import SpanKind, Status, StatusCode
+
+from phantomdb.otel import configured_provider
 
 _tracer = trace.get_tracer("phantomdb.server")
 
 
 def tracing() -> bool:
-    return not isinstance(trace.get_tracer_provider(), ProxyTracerProvider)
+    return configured_provider() is not None
 
 
 @contextlib.contextmanager

@@ -6,7 +6,7 @@ call's result and errors exactly as they were. Transactions become spans
 that contain their calls, from BEGIN to COMMIT or ROLLBACK.
 
 With no OpenTelemetry SDK configured, no span is made at all (the check is
-a read of the API's global, ``sdk_tracer``), so telemetry costs the metrics
+a read of the API's global, ``phantomdb.otel``), so telemetry costs the metrics
 only: each call records into prometheus-client children bound once per call
 shape and cache outcome (``metrics.observer``). A call's span is its
 requests' ``traceparent`` (``propagation.py``), so PhantomDB Lite can
@@ -15,21 +15,20 @@ continue the trace.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from time import perf_counter
 from typing import Any
 
 from opentelemetry import trace
-from opentelemetry.environment_variables import OTEL_PYTHON_TRACER_PROVIDER
-from opentelemetry.trace import ProxyTracerProvider, SpanKind, Status, StatusCode, Tracer
+from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
 
 from phantomdb import calls
 from phantomdb.calls import Call
 from phantomdb.chain import REST_ROUTES, Execute, Params
 from phantomdb.client import Result
 from phantomdb.errors import ERROR_CODES
+from phantomdb.otel import configured_provider
 
 from ..cache.link import BYPASS, HIT, cache_outcome
 from .metrics import MULTIPROCESS, Metrics, Observe, incrementer, observer
@@ -102,27 +101,18 @@ class OpenTransaction:
     started: float
 
 
-# OpenTelemetry loads a provider named in the environment at the first get_tracer_provider().
-_PROVIDER_IN_ENVIRONMENT = OTEL_PYTHON_TRACER_PROVIDER in os.environ
 _sdk_tracer: Tracer | None = None
 
 
 def sdk_tracer() -> Tracer | None:
     """The tracer of the configured SDK; None while OpenTelemetry has only its proxy (no span is made).
 
-    A provider is set at most once per process, so once one is seen its
-    tracer is kept (spans start on it directly, not through the proxy).
-    Until then ``get_tracer_provider()`` would look in ``os.environ`` on every
-    call (a fifth of this link's cost with no SDK), so the API's own global
-    is read first; if a future API drops it, the check is
-    ``get_tracer_provider()`` on every call again.
+    Once there is one, spans start on it directly, not through the proxy.
     """
     global _sdk_tracer
-    if _sdk_tracer is None and (
-        getattr(trace, "_TRACER_PROVIDER", trace) is not None or _PROVIDER_IN_ENVIRONMENT
-    ):
-        provider = trace.get_tracer_provider()
-        if not isinstance(provider, ProxyTracerProvider):
+    if _sdk_tracer is None:
+        provider = configured_provider()
+        if provider is not None:
             _sdk_tracer = provider.get_tracer("phantomdb_django")
     return _sdk_tracer
 
