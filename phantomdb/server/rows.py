@@ -184,7 +184,7 @@ def _insert(
     pool: Pool,
     table: str,
     returning: list[str] | None,
-    rows: list[tuple[tuple[str, ...], list[Any]]],
+    rows: list[dict[str, Any]],
 ) -> tuple[list[Any], int, Any, list[str]]:
     """Run the inserts in order; return the returned rows, the rowcount, the last rowid and the
     returned columns (the primary key unless the call named them).
@@ -192,6 +192,9 @@ def _insert(
     Consecutive rows with the same columns (a bulk insert's) go as multi-row
     INSERTs, as many rows each as SQLite's limit on ``?`` allows; RETURNING
     gives their rows in insertion order, as Django's sqlite3 backend relies on.
+    Values are bound a statement at a time, into one list: no object per row
+    outlives its statement (ten thousand of them would wake the garbage
+    collector's full passes).
     """
     if returning is None:
         returning = pool.primary_key(conn, table)
@@ -202,14 +205,13 @@ def _insert(
     lastrowid = None
     start = 0
     while start < len(rows):
-        columns = rows[start][0]
+        columns = tuple(rows[start])
         end = start + 1
         if columns:
             most = start + max(1, most_values // len(columns))
-            while end < len(rows) and end < most and rows[end][0] == columns:
+            while end < len(rows) and end < most and tuple(rows[end]) == columns:
                 end += 1
-        batch = rows[start:end]
-        values = batch[0][1] if len(batch) == 1 else [value for _, row in batch for value in row]
+        values = bind_values(value for row in rows[start:end] for value in row.values())
         cursor = conn.execute(_insert_statement(table, columns, returned_columns, end - start), values)
         returned += cursor.fetchall()
         rowcount += cursor.rowcount
@@ -224,11 +226,10 @@ async def insert_rows(request: Request) -> Response:
     if not isinstance(rows, list) or not rows or not all(isinstance(row, dict) for row in rows):
         raise invalid("The body must be a row (an object of column -> value) or a non-empty list of rows")
     table = request.params["table"]
-    values = [(tuple(row), bind_values(row.values())) for row in rows]
     async with Lease(request) as lease:
-        run = lease.run if len(values) == 1 else lease.atomic
+        run = lease.run if len(rows) == 1 else lease.atomic
         returned, rowcount, lastrowid, returning = await run(
-            _insert, lease.pool, table, request.query.get("returning"), values
+            _insert, lease.pool, table, request.query.get("returning"), rows
         )
     body_bytes = result_body({"rowcount": rowcount, "columns": returning}, returned, {"lastrowid": lastrowid})
     return Response(201, body_bytes)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import math
 from collections import Counter
 from collections.abc import Callable, Iterator
 
@@ -43,23 +44,25 @@ def make_user(n: int, **fields: object) -> User:
 
 
 @contextlib.contextmanager
-def one_call(phantom: Phantom, method: str, route: str, *, atomic: bool = False) -> Iterator[None]:
-    """The block runs exactly one statement, answered by exactly one ``method route`` request.
+def one_call(
+    phantom: Phantom, method: str, route: str, *, atomic: bool = False, count: int = 1
+) -> Iterator[None]:
+    """The block runs exactly one statement (or ``count``), each answered by one ``method route`` request.
 
-    ``atomic``: Django itself wraps the statement in a transaction (delete does, and
-    bulk_create before Django 6), which adds the transaction's begin and commit calls,
-    and only those.
+    ``atomic``: Django itself wraps the statements in a transaction (delete does, and
+    bulk_create of several batches, or of one before Django 6), which adds the
+    transaction's begin and commit calls, and only those.
     """
     connection.ensure_connection()
     with CaptureQueriesContext(connection) as queries, server_requests(phantom.url) as calls:
         yield
-    expected = Counter({(method, route): 1})
+    expected = Counter({(method, route): count})
     statements = [query["sql"] for query in queries]
     if atomic:
         assert statements[0] == "BEGIN" and statements[-1] == "COMMIT", statements
         statements = statements[1:-1]
         expected.update({("POST", TRANSACTIONS): 1, ("POST", COMMIT): 1})
-    assert len(statements) == 1, statements
+    assert len(statements) == count, statements
     assert calls == expected
 
 
@@ -101,13 +104,25 @@ def test_create_is_one_post_of_a_row(phantom: Phantom) -> None:
     assert User.objects.get(pk=user.pk).email == "john.doe@example.com"
 
 
-def test_bulk_create_of_a_thousand_rows_is_one_post(phantom: Phantom) -> None:
+def test_bulk_create_is_one_post_per_batch_of_at_most_999_parameters(phantom: Phantom) -> None:
+    """As Django's sqlite3 backend batches: bigger batches cost more in the garbage collector
+    than their fewer calls save (operations.BULK_BATCH_PARAMETERS)."""
     people = [User(first_name="F", last_name="L", email=f"bulk{n}@example.com", age=n) for n in range(1000)]
-    # Django 6 runs a bulk_create of one batch outside a transaction.
-    with one_call(phantom, "POST", ROWS, atomic=django.VERSION < (6,)):
+    fields = [field for field in User._meta.concrete_fields if not field.primary_key]
+    rows_per_batch = connection.ops.bulk_batch_size(fields, people)
+    assert rows_per_batch == 999 // len(fields)
+    with one_call(phantom, "POST", ROWS, atomic=True, count=math.ceil(1000 / rows_per_batch)):
         created = User.objects.bulk_create(people)
     assert User.objects.count() == 1000
     assert len({user.pk for user in created}) == 1000
+
+
+def test_bulk_create_of_one_batch_is_one_post(phantom: Phantom) -> None:
+    people = [User(first_name="F", last_name="L", email=f"one{n}@example.com", age=n) for n in range(100)]
+    # Django 6 runs a bulk_create of one batch outside a transaction.
+    with one_call(phantom, "POST", ROWS, atomic=django.VERSION < (6,)):
+        User.objects.bulk_create(people)
+    assert User.objects.count() == 100
 
 
 def test_update_is_one_put(phantom: Phantom, users: list[User]) -> None:
