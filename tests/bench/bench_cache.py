@@ -2,7 +2,7 @@
 
     python tests/bench/bench_cache.py [--rounds N] [--repeat N]
 
-Aliases, interleaved round by round: ``sqlite3`` (Django's backend, file in
+Aliases, interleaved call by call (``timing.interleaved_us``): ``sqlite3`` (Django's backend, file in
 WAL mode), ``uncached`` (phantomdb_django, cache off), ``process`` (cache on,
 process coherence) and, when ``redis-server`` is installed, ``shared`` (cache
 on, generations in a Redis this script starts). PhantomDB Lite runs as its
@@ -27,7 +27,7 @@ ROOT = HERE.parents[1]
 sys.path[:0] = [str(HERE), str(ROOT)]
 
 from django.conf import settings  # noqa: E402
-from timing import median_us, run_bench, set_up_django  # noqa: E402
+from timing import interleaved_us, median_us, run_bench, set_up_django  # noqa: E402
 
 ROWS = 2000
 NOW = datetime.datetime(2026, 11, 28, 12, 0, 0)
@@ -124,12 +124,12 @@ def run(arguments: argparse.Namespace) -> None:
     operations = {alias: orm_operations(alias) for alias in aliases}
     results: dict[str, dict[str, list[float]]] = {}
     for _ in range(arguments.rounds):
-        for alias in aliases:
-            for name, function in operations[alias].items():
+        for name in operations[aliases[0]]:
+            functions = {alias: operations[alias][name] for alias in aliases}
+            for function in functions.values():
                 function()  # a hit's first call fills the entry
-                results.setdefault(name, {}).setdefault(alias, []).append(
-                    median_us(function, arguments.repeat)
-                )
+            for alias, us in interleaved_us(functions, arguments.repeat).items():
+                results.setdefault(name, {}).setdefault(alias, []).append(us)
 
     print(f"query cache vs sqlite3 (file, WAL), PhantomDB Lite in its own process; {arguments.rounds} rounds")
     header = f"{'operation':28} {'sqlite3 us':>10}"

@@ -9,8 +9,9 @@ each waiting for its answer before the next request) for a fixed time, in
 alternating rounds, and counts the 200 answers.
 
 Databases: PhantomDB Lite in its own process with the query cache on (the
-product's default) and with it off, and PostgreSQL 15 (psycopg 3) when
-Debian's ``postgresql`` is installed.
+product's default) and with it off; PhantomDB Lite embedded in each worker
+(the example's default, called in process) with the cache off; and
+PostgreSQL 15 (psycopg 3) when Debian's ``postgresql`` is installed.
 
     python tests/bench/bench_http.py [--rounds 3] [--seconds 5] [--clients 4]
 """
@@ -136,6 +137,11 @@ def main() -> None:
                                     "CONN_MAX_AGE": 600},
             "phantomdb, cache off": {"ENGINE": "phantomdb_django", "NAME": "uncached", "HOST": server.url,
                                      "CONN_MAX_AGE": 600, "OPTIONS": {"CACHE": {"ENABLED": False}}},
+            # Each worker embeds PhantomDB Lite (the example's default) and calls it in process.
+            "embedded, cache off": {"ENGINE": "phantomdb_django", "NAME": "embedded", "HOST": "",
+                                    "CONN_MAX_AGE": 600, "OPTIONS": {
+                                        "CACHE": {"ENABLED": False}, "durability": "normal",
+                                        "data_dir": str(workdir / "embedded")}},
         }
         if postgres is not None:
             databases["postgresql"] = {**postgres.settings(), "CONN_MAX_AGE": 600}

@@ -1,6 +1,7 @@
 """ORM benchmark: phantomdb_django against Django's native sqlite3 backend.
 
-Same models, same data, one process, interleaved rounds; prints the median
+Same models, same data, one process; each operation's calls interleaved
+across the backends (``timing.interleaved_us``), in rounds; prints the median
 of each operation on each backend and the ratio phantomdb / sqlite3.
 
     python tests/bench/bench_orm.py [--rounds N] [--embedded] [--cache] [--telemetry] [--no-postgres]
@@ -25,7 +26,7 @@ ROOT = HERE.parents[1]
 sys.path[:0] = [str(HERE), str(ROOT), str(ROOT / "tests")]
 
 from django.conf import settings  # noqa: E402
-from timing import median_us, run_bench, set_up_django  # noqa: E402
+from timing import interleaved_us, median_us, run_bench, set_up_django  # noqa: E402
 
 ROWS = 2000
 BULK_ROWS = 10_000
@@ -139,12 +140,13 @@ def run(arguments: argparse.Namespace) -> None:
         )
 
     results: dict[str, dict[str, list[float]]] = {}
+    by_alias = {alias: operations(alias) for alias in aliases}
     for _ in range(arguments.rounds):
+        for name in by_alias[aliases[0]]:
+            functions = {alias: by_alias[alias][name] for alias in aliases}
+            for alias, us in interleaved_us(functions, arguments.repeat).items():
+                results.setdefault(name, {}).setdefault(alias, []).append(us)
         for alias in aliases:
-            for name, function in operations(alias).items():
-                results.setdefault(name, {}).setdefault(alias, []).append(
-                    median_us(function, arguments.repeat)
-                )
             results.setdefault("bulk_create 10,000 rows", {}).setdefault(alias, []).append(
                 median_us(lambda alias=alias: bulk(alias), 1)
             )

@@ -6,7 +6,7 @@ import argparse
 import statistics
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,22 @@ def median_us(function: Callable[[], object], repeat: int) -> float:
         function()
         samples.append(time.perf_counter() - started)
     return statistics.median(samples) * 1e6
+
+
+def interleaved_us(
+    functions: Mapping[str, Callable[[], object]], repeat: int, block: int = 20
+) -> dict[str, float]:
+    """The median us of each function's calls, made ``block`` at a time in turn until each
+    made ``repeat``: a slow spell of this shared machine falls on all of them alike, not on
+    whichever ran then, while each block still runs warm, as a program's calls do."""
+    samples: dict[str, list[float]] = {name: [] for name in functions}
+    while len(samples[next(iter(functions))]) < repeat:
+        for name, function in functions.items():
+            for _ in range(block):
+                started = time.perf_counter()
+                function()
+                samples[name].append(time.perf_counter() - started)
+    return {name: statistics.median(values) * 1e6 for name, values in samples.items()}
 
 
 def run_bench(
