@@ -15,13 +15,6 @@ from django.db.backends.sqlite3 import operations as sqlite3_operations
 
 _SQLITE3 = sqlite3_operations.DatabaseOperations
 _DJANGO_PREFIX = "django_"
-# Parameters per statement of bulk_create() and bulk_update(), as Django's sqlite3 backend
-# batches (its max_query_params). The server takes 32766, but Django builds a batch's SQL with
-# a few objects per row that live until the batch is sent: past a few hundred rows they
-# survive into the garbage collector's old generation and set off full passes over the whole
-# heap (10,000 rows in batches of 8,191 spent about 190 ms in the collector, in batches of
-# 249 about 60 ms, as on sqlite3; an extra call costs well under a millisecond).
-BULK_BATCH_PARAMETERS = 999
 
 
 def _phantomdb_function(method: Callable[..., Any]) -> Callable[..., Any]:
@@ -85,7 +78,3 @@ class DatabaseOperations(_SQLITE3):
         if isinstance(params, dict):
             return sql % {name: quote_value(value) for name, value in params.items()}
         return sql % tuple(quote_value(value) for value in params)
-
-    def bulk_batch_size(self, fields: Any, objs: Any) -> int:
-        size: int = super().bulk_batch_size(fields, objs)
-        return min(size, max(1, BULK_BATCH_PARAMETERS // max(1, len(fields))))

@@ -106,7 +106,7 @@ def test_create_is_one_post_of_a_row(phantom: Phantom) -> None:
 
 def test_bulk_create_is_one_post_per_batch_of_at_most_999_parameters(phantom: Phantom) -> None:
     """As Django's sqlite3 backend batches: bigger batches cost more in the garbage collector
-    than their fewer calls save (operations.BULK_BATCH_PARAMETERS)."""
+    than their fewer calls save (features.max_query_params)."""
     people = [User(first_name="F", last_name="L", email=f"bulk{n}@example.com", age=n) for n in range(1000)]
     fields = [field for field in User._meta.concrete_fields if not field.primary_key]
     rows_per_batch = connection.ops.bulk_batch_size(fields, people)

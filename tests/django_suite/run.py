@@ -7,7 +7,11 @@ Downloads the source distribution of the installed Django (once, into
 every app of its ``tests/`` folder; runtests.py leaves out ``gis_tests``,
 which needs a GIS backend):
 
-    python tests/django_suite/run.py [--backend sqlite3] [--cache off] [--parallel N] [--all | app ...]
+    python tests/django_suite/run.py [--backend sqlite3] [--cache off] [--embedded] [--parallel N]
+        [--all | app ...]
+
+``--embedded`` runs phantomdb on the PhantomDB Lite the backend embeds in the
+test process (``HOST`` empty), whose calls go in process, not over HTTP.
 
 ``--parallel N`` runs N worker processes, each on its own clone of the test
 databases (default 1).
@@ -109,16 +113,27 @@ def parse(output: str, seconds: float) -> SuiteResult:
 
 
 def run_suite(
-    apps: list[str], backend: str = "phantomdb", verbosity: int = 1, cache: str = "on", parallel: int = 1
+    apps: list[str],
+    backend: str = "phantomdb",
+    verbosity: int = 1,
+    cache: str = "on",
+    parallel: int = 1,
+    embedded: bool = False,
 ) -> tuple[SuiteResult, str]:
+    """Run ``apps``; on phantomdb against a PhantomDB Lite process over HTTP, or with
+    ``embedded`` on the one the backend starts in the test process (called in process)."""
     tests_dir = django_source()
     python_path = os.pathsep.join([str(HERE), str(ROOT), os.environ.get("PYTHONPATH", "")])
     env = {**os.environ, "PYTHONPATH": python_path, "PHANTOMDB_CACHE": cache}
     server = None
     if backend == "phantomdb":
         data_dir = Path(tempfile.mkdtemp(prefix="phantomdb-django-suite-"))
-        server = start_server(data_dir, "--durability", "off", "--transaction-timeout", "600")
-        env["PHANTOMDB_URL"] = server.url
+        if embedded:
+            env["PHANTOMDB_URL"] = ""
+            env["PHANTOMDB_DATA_DIR"] = str(data_dir)
+        else:
+            server = start_server(data_dir, "--durability", "off", "--transaction-timeout", "600")
+            env["PHANTOMDB_URL"] = server.url
     command = [sys.executable, "runtests.py", f"--settings=settings_{backend}", "--noinput",
                f"--parallel={parallel}", f"-v{verbosity}", *apps]
     started = time.monotonic()
@@ -138,6 +153,9 @@ def main() -> int:
     parser.add_argument("--backend", choices=["phantomdb", "sqlite3"], default="phantomdb")
     parser.add_argument("--cache", choices=["on", "off"], default="on", help="phantomdb's query cache")
     parser.add_argument("--parallel", type=int, default=1, metavar="N", help="worker processes (default 1)")
+    parser.add_argument(
+        "--embedded", action="store_true", help="phantomdb on the embedded server, called in process"
+    )
     parser.add_argument("--output", type=Path, help="write runtests.py's full output here")
     parser.add_argument("--json", type=Path, help="write the counts here as JSON")
     arguments = parser.parse_args()
@@ -147,7 +165,13 @@ def main() -> int:
     apps = [] if arguments.all else arguments.apps or list(APPS)
     if arguments.parallel < 1:
         parser.error("--parallel needs at least one process")
-    result, output = run_suite(apps, arguments.backend, cache=arguments.cache, parallel=arguments.parallel)
+    result, output = run_suite(
+        apps,
+        arguments.backend,
+        cache=arguments.cache,
+        parallel=arguments.parallel,
+        embedded=arguments.embedded,
+    )
     if arguments.output:
         arguments.output.write_text(output)
     if arguments.json:
