@@ -155,7 +155,7 @@ class PhantomDBLite:
                 origin = value
             elif name == b"sec-fetch-site":
                 fetch_site = value
-        watcher = None
+        watcher = hand_off = None
         try:
             try:
                 self.browsers.check_request(host, origin, fetch_site)
@@ -171,7 +171,7 @@ class PhantomDBLite:
                     self.browsers.check_body(content_type, request.body)
                 if not route.public:
                     watcher = _DisconnectWatcher(receive)
-                    before_hand_off.set(watcher.start)
+                    hand_off = before_hand_off.set(watcher.start)
                 response = await handler(request)
             except ApiError as exc:
                 response = self._error(exc, route)
@@ -201,6 +201,9 @@ class PhantomDBLite:
         finally:
             if watcher is not None:
                 watcher.stop()
+            if hand_off is not None:
+                # The task's context holds the watcher, which holds the task: no cycle may outlive it.
+                before_hand_off.reset(hand_off)
 
     async def _traced_http(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         """``_http`` inside the request's SERVER span, which continues the caller's trace."""
@@ -320,5 +323,7 @@ class _DisconnectWatcher:
             self._request_task.cancel()
 
     def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        # Dropping both: a cancelled task keeps its exception, whose traceback holds this watcher.
+        task, self._task, self._request_task = self._task, None, None
+        if task is not None:
+            task.cancel()

@@ -228,7 +228,10 @@ class _Exchange:
             return {"type": "http.request", "body": payload, "more_body": False}
         if not self._hung_up:
             self._gone = self.loop.create_future()
-            await self._gone
+            try:
+                await self._gone
+            finally:
+                self._gone = None  # a cancelled future's traceback would hold this exchange
         return {"type": "http.disconnect"}
 
     async def send(self, message: dict[str, Any]) -> None:
@@ -245,7 +248,10 @@ class _Exchange:
             self._unread += 1
             while self._unread >= _UNREAD_PIECES and not self._hung_up:
                 self._room = self.loop.create_future()
-                await self._room
+                try:
+                    await self._room
+                finally:
+                    self._room = None
 
     def _took(self) -> None:
         self._unread -= 1

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 import decimal
+import gc
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -235,3 +236,30 @@ def test_calls_after_the_server_stopped_fail_as_a_connection_would(tmp_path: Pat
     client.close()
     with pytest.raises(InterfaceError, match="closed"):
         client.health_check()
+
+
+def test_calls_leave_no_reference_cycles_behind(in_process: PhantomDB, database_name: str) -> None:
+    """Django's own suite checks that queries free their memory without the garbage collector;
+    in process, the server's request handling runs in the same process as those checks."""
+    db = database_name
+    in_process.create_database(db)
+    in_process.execute_query(db, "CREATE TABLE t (x INTEGER)")
+    in_process.execute_batch(db, "INSERT INTO t VALUES (?)", [[i] for i in range(50)])
+    gc.collect()
+    gc.disable()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        in_process.health_check()
+        in_process.insert(db, "t", {"x": 1})
+        assert len(in_process.select(db, "t").rows) == 51
+        result = in_process.select(db, "t", stream=True)  # longer than max_rows: streamed
+        assert result.stream is not None and len(list(result.stream)) == 51
+        with pytest.raises(PhantomDBError):
+            in_process.get_database("no_such_database")
+        time.sleep(0.1)  # the server's side of the last call ends after its answer
+        gc.collect()
+        assert gc.garbage == []
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.enable()
