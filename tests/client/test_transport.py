@@ -7,7 +7,6 @@ the restart scenario uses real PhantomDB Lite processes.
 
 from __future__ import annotations
 
-import gc
 import socket
 import ssl
 import time
@@ -28,7 +27,7 @@ from phantomdb import (
 )
 from phantomdb.transport import Transport
 from tests.client.fakes import FakeServer, closed_port, http_response
-from tests.conftest import ServerProcess
+from tests.conftest import ServerProcess, cycles_found
 
 MakeFake = Callable[..., FakeServer]
 
@@ -427,17 +426,9 @@ def test_requests_leave_no_reference_cycles_behind(server_url: str) -> None:
     """Django's own suite checks that queries free their memory without the garbage collector."""
     with PhantomDB(server_url) as client:
         client.health_check()
-        gc.collect()
-        gc.disable()
-        gc.set_debug(gc.DEBUG_SAVEALL)
-        try:
+        with cycles_found() as garbage:
             for _ in range(5):
                 client.health_check()
             with pytest.raises(ProgrammingError):
                 client.get_database("no_such_database")
-            gc.collect()
-            assert gc.garbage == []
-        finally:
-            gc.set_debug(0)
-            gc.garbage.clear()
-            gc.enable()
+        assert garbage == []

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime
 import decimal
-import gc
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -22,6 +21,7 @@ from phantomdb import PhantomDB
 from phantomdb.errors import InterfaceError, OperationalError, PhantomDBError
 from phantomdb.server.embedded import EmbeddedServer, start_embedded
 from phantomdb.server.inprocess import InProcessTransport
+from tests.conftest import cycles_found
 
 MAX_ROWS = 10
 # Never ends by itself: only the time limit or an interrupt stops it.
@@ -245,10 +245,7 @@ def test_calls_leave_no_reference_cycles_behind(in_process: PhantomDB, database_
     in_process.create_database(db)
     in_process.execute_query(db, "CREATE TABLE t (x INTEGER)")
     in_process.execute_batch(db, "INSERT INTO t VALUES (?)", [[i] for i in range(50)])
-    gc.collect()
-    gc.disable()
-    gc.set_debug(gc.DEBUG_SAVEALL)
-    try:
+    with cycles_found() as garbage:
         in_process.health_check()
         in_process.insert(db, "t", {"x": 1})
         assert len(in_process.select(db, "t").rows) == 51
@@ -257,9 +254,4 @@ def test_calls_leave_no_reference_cycles_behind(in_process: PhantomDB, database_
         with pytest.raises(PhantomDBError):
             in_process.get_database("no_such_database")
         time.sleep(0.1)  # the server's side of the last call ends after its answer
-        gc.collect()
-        assert gc.garbage == []
-    finally:
-        gc.set_debug(0)
-        gc.garbage.clear()
-        gc.enable()
+    assert garbage == []
