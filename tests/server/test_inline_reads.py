@@ -29,6 +29,13 @@ def conn(tmp_path: Path) -> Iterator[StorageConnection]:
     connection.close()
 
 
+@pytest.fixture
+def statements() -> Iterator[Statements]:
+    work = Statements(Settings())
+    yield work
+    work.close()
+
+
 def _counted(threads: list[int]) -> Any:
     def count(conn: StorageConnection, limit: int) -> int:
         threads.append(threading.get_ident())
@@ -46,56 +53,43 @@ def _run(statements: Statements, *args: Any, **kwargs: Any) -> tuple[Any, int]:
     return asyncio.run(main())
 
 
-def test_a_quick_read_runs_on_the_loop_thread(conn: StorageConnection) -> None:
-    statements = Statements(Settings())
+def test_a_quick_read_runs_on_the_loop_thread(conn: StorageConnection, statements: Statements) -> None:
     threads: list[int] = []
-    try:
-        result, loop_thread = _run(statements, conn, _counted(threads), 10, read=COUNT_TO)
-    finally:
-        statements.close()
+    result, loop_thread = _run(statements, conn, _counted(threads), 10, read=COUNT_TO)
     assert result == 10
     assert threads == [loop_thread]
 
 
 def test_a_read_over_the_budget_is_run_again_on_a_worker_and_later_runs_go_there_first(
-    conn: StorageConnection,
+    conn: StorageConnection, statements: Statements
 ) -> None:
-    statements = Statements(Settings())
     threads: list[int] = []
-    try:
-        result, loop_thread = _run(statements, conn, _counted(threads), LONG_COUNT, read=COUNT_TO)
-        assert result == LONG_COUNT  # the whole answer, not one cut at the budget
-        assert threads[0] == loop_thread and threads[1] != loop_thread and len(threads) == 2
-        threads.clear()
-        result, loop_thread = _run(statements, conn, _counted(threads), 10, read=COUNT_TO)
-    finally:
-        statements.close()
+    result, loop_thread = _run(statements, conn, _counted(threads), LONG_COUNT, read=COUNT_TO)
+    assert result == LONG_COUNT  # the whole answer, not one cut at the budget
+    assert threads[0] == loop_thread and threads[1] != loop_thread and len(threads) == 2
+    threads.clear()
+    result, loop_thread = _run(statements, conn, _counted(threads), 10, read=COUNT_TO)
     assert result == 10
     assert len(threads) == 1 and threads[0] != loop_thread
 
 
-def test_work_that_is_not_a_read_never_runs_on_the_loop(conn: StorageConnection) -> None:
-    statements = Statements(Settings())
+def test_work_that_is_not_a_read_never_runs_on_the_loop(
+    conn: StorageConnection, statements: Statements
+) -> None:
     threads: list[int] = []
-    try:
-        result, loop_thread = _run(statements, conn, _counted(threads), 10)
-    finally:
-        statements.close()
+    result, loop_thread = _run(statements, conn, _counted(threads), 10)
     assert result == 10
     assert len(threads) == 1 and threads[0] != loop_thread
 
 
-def test_an_inline_read_error_is_the_error_the_client_sees(conn: StorageConnection) -> None:
-    statements = Statements(Settings())
-
+def test_an_inline_read_error_is_the_error_the_client_sees(
+    conn: StorageConnection, statements: Statements
+) -> None:
     def bad(conn: StorageConnection) -> None:
         conn.execute("SELECT * FROM no_such_table")
 
-    try:
-        with pytest.raises(Exception, match="no_such_table") as raised:
-            _run(statements, conn, bad, read="SELECT * FROM no_such_table")
-    finally:
-        statements.close()
+    with pytest.raises(Exception, match="no_such_table") as raised:
+        _run(statements, conn, bad, read="SELECT * FROM no_such_table")
     assert getattr(raised.value, "code", None) == "table_not_found"
     assert conn.execute("SELECT 1").fetchone() == (1,)  # no progress handler left behind
 
