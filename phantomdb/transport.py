@@ -322,6 +322,13 @@ def _header_lines(headers: Mapping[str, str]) -> bytes:
     )
 
 
+def checked_target(target: str) -> str:
+    """A request's path and query, once nothing in it could split the request line (else InterfaceError)."""
+    if _FORBIDDEN_IN_TARGET.search(target):
+        raise InterfaceError(f"Invalid request target {target!r}")
+    return target
+
+
 def authorization(user: str | None, password: str | None, token: str | None) -> str | None:
     """The ``Authorization`` header's value for a token (Bearer) or a user (Basic), if any."""
     if token is not None:
@@ -559,9 +566,8 @@ class Transport:
 
     def _request_bytes(self, method: str, target: str, body: Any, transaction: str | None) -> bytes:
         """The whole request: request line, fixed and per-call headers, body."""
-        if _FORBIDDEN_IN_TARGET.search(target):
-            raise InterfaceError(f"Invalid request target {target!r}")
-        parts = [b"%s %s HTTP/1.1\r\n" % (method.encode("ascii"), target.encode("ascii")), self._fixed]
+        line = b"%s %s HTTP/1.1\r\n" % (method.encode("ascii"), checked_target(target).encode("ascii"))
+        parts = [line, self._fixed]
         payload = b""
         if body is not None:
             payload = encode_body(body)

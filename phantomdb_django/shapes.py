@@ -25,7 +25,7 @@ import decimal
 import uuid
 from typing import Any
 
-from django.core.exceptions import EmptyResultSet, FullResultSet
+from django.core.exceptions import EmptyResultSet, FieldDoesNotExist, FullResultSet
 from django.db.models.expressions import Col
 from django.db.models.lookups import Lookup
 from django.db.models.sql.datastructures import BaseTable
@@ -89,7 +89,7 @@ def shape_of(compiler: Any, with_limits: bool, with_col_aliases: bool) -> tuple[
             return None
     meta = query.get_meta()
     ordering = meta.ordering or ()  # a test may change a model's Meta at run time
-    if not all(type(name) is str for name in ordering):
+    if not _orders_by_own_columns(meta, ordering) or not _orders_by_own_columns(meta, query.order_by):
         return None
     key += (meta.db_table, tuple(ordering))
     refcount = query.alias_refcount
@@ -105,6 +105,24 @@ def shape_of(compiler: Any, with_limits: bool, with_col_aliases: bool) -> tuple[
         return tuple(key)
     except TypeError:
         return None
+
+
+def _orders_by_own_columns(meta: Any, names: Any) -> bool:
+    """Whether every ordering name is a column of the model itself: ordering by a relation
+    depends on the related model (its ``Meta.ordering``, its table), which no key covers."""
+    for name in names:
+        if type(name) is not str:
+            return False
+        field_name = name.removeprefix("-")
+        if field_name == "pk":
+            continue
+        try:
+            field = meta.get_field(field_name)
+        except FieldDoesNotExist:
+            return False
+        if field.is_relation:
+            return False
+    return True
 
 
 def _where_shape(node: Any) -> tuple[Any, ...] | None:

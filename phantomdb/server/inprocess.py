@@ -18,17 +18,25 @@ application's ``send``, as a full socket buffer would.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
+import logging
+import os
 import queue
+import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 from phantomdb.errors import InterfaceError, OperationalError
+from phantomdb.server.errors import ApiError
+from phantomdb.server.messages import error_response
 from phantomdb.transport import (
     USER_AGENT,
     HeadersHook,
     authorization,
     checked_headers,
+    checked_target,
     cut_stream_error,
     decoded,
     encode_body,
@@ -40,6 +48,9 @@ from phantomdb.transport import (
 if TYPE_CHECKING:
     from phantomdb.server.app import PhantomDBLite
 
+logger = logging.getLogger("phantomdb.server")
+_INTERNAL_ERROR = ApiError("internal_error", "Internal server error: the server logged it")
+
 # Pieces of a streamed body the application may send before the reader takes them.
 _UNREAD_PIECES = 4
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
@@ -48,30 +59,65 @@ _JSON = b"application/json"
 
 class Gateway:
     """The door of one embedded server for calls of its own process: the application, the loop
-    it runs on (known once the server started), and the calls in flight there."""
+    it runs on (known once the server started), and the calls submitted to it.
+
+    A call submitted while the server shuts down is answered "no response" at
+    once (``close``), never left waiting for its timeout.
+    """
 
     def __init__(self, app: PhantomDBLite):
         self.app = app
         self.loop: asyncio.AbstractEventLoop | None = None
-        self._running: set[asyncio.Task[None]] = set()
+        self._lock = threading.Lock()
+        self._submitted: set[_Exchange] = set()  # not finished yet
+        self._running: set[asyncio.Task[None]] = set()  # the loop holds tasks weakly
 
     def open(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
 
     def submit(self, exchange: _Exchange) -> None:
-        """Start ``exchange`` on ``exchange.loop`` (from any thread); RuntimeError once it is closed."""
-        exchange.loop.call_soon_threadsafe(self._start, exchange)
+        """Start ``exchange`` on its loop (from any thread); RuntimeError once the server stopped."""
+        with self._lock:
+            if self.loop is None or self.loop is not exchange.loop:
+                raise RuntimeError("the embedded server is not running")
+            self._submitted.add(exchange)
+        try:
+            exchange.loop.call_soon_threadsafe(self._start, exchange)
+        except RuntimeError:  # the loop closed meanwhile
+            self._finished(exchange)
+            raise
 
     def _start(self, exchange: _Exchange) -> None:
-        task = exchange.loop.create_task(exchange.run(self.app))
-        self._running.add(task)  # the loop holds tasks weakly
+        if self.loop is None:  # shutting down
+            self._finished(exchange)
+            return
+        # A context of its own: the caller's context variables stay the caller's.
+        task = exchange.loop.create_task(self._serve(exchange), context=contextvars.Context())
+        self._running.add(task)
         task.add_done_callback(self._running.discard)
 
+    async def _serve(self, exchange: _Exchange) -> None:
+        try:
+            await exchange.run(self.app)
+        finally:
+            self._finished(exchange)
+
+    def _finished(self, exchange: _Exchange) -> None:
+        with self._lock:
+            self._submitted.discard(exchange)
+        exchange.end()
+
     async def close(self, timeout: float) -> None:
-        """Let the calls in flight finish (on the loop, before the application shuts down)."""
-        self.loop = None
+        """Let the calls in flight finish (on the loop, before the application shuts down);
+        those that never started, or did not finish in time, end without an answer."""
+        with self._lock:
+            self.loop = None
         if self._running:
             await asyncio.wait(set(self._running), timeout=timeout)
+        with self._lock:
+            left, self._submitted = self._submitted, set()
+        for exchange in left:
+            exchange.end()
 
 
 class InProcessTransport:
@@ -79,8 +125,8 @@ class InProcessTransport:
 
     Takes ``Transport``'s arguments; those about connections and TLS
     (``connect_timeout``, ``verify``, ``cert``, ``pool_size``, ``retries``)
-    have nothing to apply to. ``running`` tells whether the server still runs
-    in this process (not after a fork, say).
+    have nothing to apply to. It serves the process that made it: after a
+    fork the server's thread is not in the child, and a call says so at once.
     """
 
     def __init__(
@@ -106,6 +152,7 @@ class InProcessTransport:
         if credentials is not None:
             self._fixed.append((b"authorization", credentials.encode("latin-1")))
         self._closed = False
+        self._process = os.getpid()
 
     def __repr__(self) -> str:
         return f"<InProcessTransport {self.url}>"
@@ -127,7 +174,13 @@ class InProcessTransport:
     def _exchange(self, method: str, path: str, body: Any, transaction: str | None) -> _Exchange:
         if self._closed:
             raise InterfaceError("The PhantomDB client is closed")
-        target, _, query = path.partition("?")
+        if os.getpid() != self._process:
+            raise OperationalError(
+                f"Failed to connect to PhantomDB server at {self.url}: the embedded server runs in the"
+                " process that started it, not in this one (forked after it started): connect to its URL",
+                code="connection_failed",
+            )
+        target, _, query = checked_target(path).partition("?")
         headers = list(self._fixed)
         payload = b""
         if body is not None:
@@ -157,10 +210,10 @@ class InProcessTransport:
             "server": None,
         }
         loop = self._gateway.loop
-        exchange = _Exchange(self, loop, method, path, scope, payload)  # type: ignore[arg-type]  # checked
         try:
             if loop is None:
                 raise RuntimeError("not running")
+            exchange = _Exchange(self, loop, method, path, scope, payload)
             self._gateway.submit(exchange)
         except RuntimeError:
             raise OperationalError(
@@ -211,16 +264,28 @@ class _Exchange:
         self._room: asyncio.Future[None] | None = None
         self._gone: asyncio.Future[None] | None = None
         self._hung_up = False
-        self._answered = False  # the last piece was sent
+        self._answered = False  # the last piece was sent (or the reader told there is none)
+        self._started = False  # a piece was sent
 
     # -- on the loop ------------------------------------------------------------
 
     async def run(self, app: PhantomDBLite) -> None:
         try:
             await app(self._scope, self.receive, self.send)
-        finally:
-            if not self._answered:  # the reader may be waiting for a piece that will never come
-                self._outbox.put(None)
+        except Exception:
+            # The application answers its own errors; this is a bug of it: answer as uvicorn would.
+            logger.exception("Exception in the PhantomDB Lite application (in-process call)")
+            if not self._started:
+                response = error_response(_INTERNAL_ERROR)
+                head = [(b"content-type", response.content_type)]
+                await self.send({"type": "http.response.start", "status": response.status, "headers": head})
+                await self.send({"type": "http.response.body", "body": response.body})
+
+    def end(self) -> None:
+        """The application returned (or never ran): a reader waiting for more learns there is none."""
+        if not self._answered:
+            self._answered = True
+            self._outbox.put(None)
 
     async def receive(self) -> dict[str, Any]:
         payload, self._payload = self._payload, None
@@ -242,6 +307,7 @@ class _Exchange:
             return
         body, more = message.get("body", b""), message.get("more_body", False)
         self._answered = not more
+        self._started = True
         head, self._head = self._head, None
         self._outbox.put((*head, body, more) if head is not None else (body, more))
         if more:
@@ -292,6 +358,8 @@ class _Exchange:
         self.chunked = more
         self._first = body
         self._open = more
+        if more:
+            self._tell_loop(self._took)
 
     @property
     def streamed(self) -> bool:
@@ -322,7 +390,7 @@ class _Exchange:
             body, more = message
             self._open = more
             if more:
-                self.loop.call_soon_threadsafe(self._took)
+                self._tell_loop(self._took)
             self._tail = body
             if body:
                 yield body
@@ -331,5 +399,8 @@ class _Exchange:
         """Stop reading: the application sees the client go (``http.disconnect``)."""
         if self._open:
             self._open = False
-            if not self.loop.is_closed():
-                self.loop.call_soon_threadsafe(self._hang_up)
+            self._tell_loop(self._hang_up)
+
+    def _tell_loop(self, callback: Any) -> None:
+        with contextlib.suppress(RuntimeError):  # the loop closed: nobody left to tell
+            self.loop.call_soon_threadsafe(callback)

@@ -8,11 +8,13 @@ worker threads (``statements``), one piece at a time.
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from phantomdb.server.errors import ApiError
+from phantomdb.server.statements import may_run_inline
 from phantomdb.server.storage import Pool, StorageConnection, retry_busy
 
 if TYPE_CHECKING:
@@ -76,8 +78,9 @@ class Lease:
         return self._retried(None, fn, *args)
 
     def read(self, statement: str, fn: Callable[..., T], *args: Any) -> Awaitable[T]:
-        """``run`` for ``fn`` that only reads ``statement``: a quick one runs on the loop itself."""
-        return self._retried(statement, fn, *args)
+        """``run`` for ``fn`` that only reads ``statement``: a quick one (``may_run_inline``)
+        runs on the loop itself."""
+        return self._retried(statement if may_run_inline(statement) else None, fn, *args)
 
     def _retried(self, read: str | None, fn: Callable[..., T], *args: Any) -> Awaitable[T]:
         waited = self._request.app.metrics.waited_for_lock
@@ -86,6 +89,14 @@ class Lease:
     async def _run(self, read: str | None, fn: Callable[..., T], *args: Any) -> T:
         try:
             return await self._request.app.statements.run(self.conn, fn, *args, read=read)
+        except asyncio.CancelledError:
+            transaction = self.transaction
+            if transaction is not None and not self.conn.in_transaction:
+                # The client left while a write of its transaction ran: SQLite rolled it back.
+                self._request.app.transactions.end_broken(
+                    transaction, "its client went away while a write of it ran, and it was rolled back"
+                )
+            raise
         except ApiError as exc:
             transaction = self.transaction
             if exc.code == "statement_timeout" and transaction is not None and not self.conn.in_transaction:

@@ -185,16 +185,17 @@ def _insert(
     table: str,
     returning: list[str] | None,
     rows: list[dict[str, Any]],
+    values: list[Any],
 ) -> tuple[list[Any], int, Any, list[str]]:
     """Run the inserts in order; return the returned rows, the rowcount, the last rowid and the
     returned columns (the primary key unless the call named them).
 
+    ``values`` are the rows' values one row after the other, bound already.
     Consecutive rows with the same columns (a bulk insert's) go as multi-row
     INSERTs, as many rows each as SQLite's limit on ``?`` allows; RETURNING
     gives their rows in insertion order, as Django's sqlite3 backend relies on.
-    Values are bound a statement at a time, into one list: no object per row
-    outlives its statement (ten thousand of them would wake the garbage
-    collector's full passes).
+    No object per row outlives its statement (ten thousand of them would wake
+    the garbage collector's full passes).
     """
     if returning is None:
         returning = pool.primary_key(conn, table)
@@ -203,7 +204,7 @@ def _insert(
     returned: list[Any] = []
     rowcount = 0
     lastrowid = None
-    start = 0
+    start = offset = 0
     while start < len(rows):
         columns = tuple(rows[start])
         end = start + 1
@@ -211,8 +212,10 @@ def _insert(
             most = start + max(1, most_values // len(columns))
             while end < len(rows) and end < most and tuple(rows[end]) == columns:
                 end += 1
-        values = bind_values(value for row in rows[start:end] for value in row.values())
-        cursor = conn.execute(_insert_statement(table, columns, returned_columns, end - start), values)
+        count = (end - start) * len(columns)
+        statement = _insert_statement(table, columns, returned_columns, end - start)
+        cursor = conn.execute(statement, values[offset : offset + count])
+        offset += count
         returned += cursor.fetchall()
         rowcount += cursor.rowcount
         lastrowid = cursor.lastrowid
@@ -226,10 +229,12 @@ async def insert_rows(request: Request) -> Response:
     if not isinstance(rows, list) or not rows or not all(isinstance(row, dict) for row in rows):
         raise invalid("The body must be a row (an object of column -> value) or a non-empty list of rows")
     table = request.params["table"]
+    # Every value checked before anything is written, into one list (not one per row).
+    values = bind_values(value for row in rows for value in row.values())
     async with Lease(request) as lease:
         run = lease.run if len(rows) == 1 else lease.atomic
         returned, rowcount, lastrowid, returning = await run(
-            _insert, lease.pool, table, request.query.get("returning"), rows
+            _insert, lease.pool, table, request.query.get("returning"), rows, values
         )
     body_bytes = result_body({"rowcount": rowcount, "columns": returning}, returned, {"lastrowid": lastrowid})
     return Response(201, body_bytes)

@@ -12,7 +12,10 @@ A read (which has nothing to undo) first runs right on the loop, under a
 progress handler that interrupts it once it has held the loop for
 ``INLINE_BUDGET``: a point select takes ~20 us, the two thread hand-offs of a
 worker ~150 us here (shared/PERF-NOTES.md). A read that overruns runs again on
-a worker, and so does every later run of the same statement.
+a worker, and so does every later run of the same statement. The handler only
+runs between SQLite's steps, so only reads whose every step is short may try
+(``may_run_inline``): no function calls (one ``REGEXP``, ``COUNT(*)`` of a whole
+table or ``randomblob()`` is one long step) and no pattern operators.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ import asyncio
 import concurrent.futures
 import contextlib
 import contextvars
+import functools
+import re
 import sqlite3
 import time
 from collections.abc import Callable
@@ -38,7 +43,17 @@ T = TypeVar("T")
 # How long a read may hold the event loop before it is moved to a worker, and how
 # many SQLite VM steps pass between two looks at the clock.
 INLINE_BUDGET = 0.001
-_STEPS_PER_CHECK = 1000
+_STEPS_PER_CHECK = 100
+# What makes one step of a statement long: a function call (a name, bare or quoted, then a
+# parenthesis; not a keyword such as IN or WHERE), a pattern operator.
+_NOT_CALLS = (
+    "IN|WHERE|ON|AND|OR|NOT|EXISTS|FROM|JOIN|USING|WHEN|THEN|ELSE|SELECT|AS|BY|IS|CASE|DISTINCT|ALL"
+    "|UNION|EXCEPT|INTERSECT|HAVING|VALUES|LIMIT|OFFSET"
+)
+_LONG_STEPS = re.compile(
+    rf"(?:\b(?!(?:{_NOT_CALLS})\b)[A-Za-z_][\w$]*|[\"`\]])\s*\(|\b(?:LIKE|GLOB|REGEXP|MATCH)\b",
+    re.IGNORECASE,
+)
 # Statements that overran the budget once, kept up to this many.
 _SLOW_LIMIT = 1024
 
@@ -52,6 +67,19 @@ before_hand_off: contextvars.ContextVar[Callable[[], None] | None] = contextvars
 
 class _Overran(Exception):
     """An inline read held the loop longer than ``INLINE_BUDGET``."""
+
+
+@functools.lru_cache(maxsize=1024)
+def may_run_inline(sql: str) -> bool:
+    """Whether every step of the read ``sql`` is short, so that it may run inline."""
+    return _LONG_STEPS.search(sql) is None
+
+
+def watch_disconnect() -> None:
+    """Before a request waits for anything that may take long: watch for its client leaving."""
+    hand_off = before_hand_off.get()
+    if hand_off is not None:
+        hand_off()
 
 
 def statement_timeout(timeout: float) -> ApiError:
@@ -89,13 +117,21 @@ class Statements:
 
     async def _read(self, read: str | None, conn: StorageConnection, fn: Callable[..., T], *args: Any) -> T:
         if read is not None and read not in self._slow:
+            started = time.perf_counter()
             try:
                 return self._inline(conn, fn, *args)
             except _Overran:
-                if len(self._slow) >= _SLOW_LIMIT:
-                    self._slow.clear()
-                self._slow.add(read)
+                pass  # run again on a worker, below
+            finally:
+                # A step the handler could not interrupt: the next run goes to a worker.
+                if time.perf_counter() - started > INLINE_BUDGET:
+                    self._remember_slow(read)
         return await self._run(conn, fn, *args)
+
+    def _remember_slow(self, statement: str) -> None:
+        if len(self._slow) >= _SLOW_LIMIT:
+            self._slow.clear()
+        self._slow.add(statement)
 
     @staticmethod
     def _inline(conn: StorageConnection, fn: Callable[..., T], *args: Any) -> T:
@@ -122,9 +158,7 @@ class Statements:
     async def _run(self, conn: StorageConnection, fn: Callable[..., T], *args: Any) -> T:
         loop = asyncio.get_running_loop()
         conn.policy.refusal = None
-        hand_off = before_hand_off.get()
-        if hand_off is not None:
-            hand_off()
+        watch_disconnect()
         work = self._threads.submit(fn, conn, *args)
         expired = False
 

@@ -33,6 +33,7 @@ from phantomdb.server.decltypes import DeclaredTypes
 from phantomdb.server.errors import ApiError
 from phantomdb.server.functions import register_functions
 from phantomdb.server.policy import StatementPolicy
+from phantomdb.server.statements import watch_disconnect
 
 logger = logging.getLogger(__name__)
 
@@ -175,6 +176,7 @@ async def retry_busy(
             raise
     loop = asyncio.get_running_loop()
     started = loop.time()
+    watch_disconnect()  # the wait may be long: its client may leave meanwhile
     try:
         return await _wait_and_retry(loop, started + timeout, timeout, queue, run, *args)
     finally:

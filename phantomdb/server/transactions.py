@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from phantomdb.server.errors import ApiError
 from phantomdb.server.messages import Request, Response, bool_field, json_response, no_content, text_field
+from phantomdb.server.statements import watch_disconnect
 from phantomdb.server.storage import Pool, Storage, StorageConnection, retry_busy
 
 if TYPE_CHECKING:
@@ -113,6 +114,8 @@ class TransactionManager:
                 "invalid_request",
                 f"Transaction '{transaction_id}' is on database '{transaction.database}', not '{database}'",
             )
+        if transaction.lock.locked():  # another call of it runs: its client may leave meanwhile
+            watch_disconnect()
         await transaction.lock.acquire()
         if not transaction.open:  # finished (or expired) while this call waited
             transaction.lock.release()

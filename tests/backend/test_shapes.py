@@ -159,6 +159,9 @@ def test_a_warm_shape_never_changes_an_answer(
         lambda: list(User.objects.filter(age=17).distinct()),
         lambda: list(User.objects.filter(age=17).extra(where=["1 = 1"])),
         lambda: list(User.objects.none()),
+        # Ordering by a relation follows the related model's Meta.ordering and table.
+        lambda: list(Profile.objects.filter(bio="").order_by("user")),
+        lambda: list(Profile.objects.filter(bio="").order_by("user__age")),
     ],
 )
 def test_queries_of_other_shapes_compile_as_always(people: list[User], compiles: list[int], run: Any) -> None:

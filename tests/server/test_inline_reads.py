@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ from typing import Any
 import pytest
 
 from phantomdb.server.config import Settings
-from phantomdb.server.statements import Statements
+from phantomdb.server.statements import INLINE_BUDGET, Statements, may_run_inline
 from phantomdb.server.storage import StorageConnection, connect
 from tests.server.conftest import Api
 
@@ -108,3 +109,37 @@ def test_a_long_read_in_a_transaction_leaves_the_transaction_going(api: Api, db:
         assert response.json()["rows"] == [[LONG_COUNT]]
     assert api.post(f"/transactions/{transaction}/commit").status_code == 204
     assert api.rows(db, "SELECT x FROM t") == [[1]]
+
+
+@pytest.mark.parametrize(
+    "sql, inline",
+    [
+        ('SELECT "id", "name" FROM "t" WHERE (\n"id" = ?\n) LIMIT ? OFFSET ?', True),
+        ('SELECT "id" FROM "t" WHERE ("id" IN (?, ?, ?)) ORDER BY "id"', True),
+        ('SELECT "a"."id" FROM "a" INNER JOIN "b" ON ("a"."b_id" = "b"."id") WHERE "b"."x" > ?', True),
+        # One step each that no progress handler can interrupt:
+        ('SELECT COUNT(*) AS "__count" FROM "t"', False),
+        ('SELECT "id" FROM "t" WHERE "name" REGEXP ?', False),
+        ('SELECT "id" FROM "t" WHERE "name" LIKE ? ESCAPE \'\\\'', False),
+        ("SELECT length(randomblob(?))", False),
+        ('SELECT "id" FROM "t" WHERE CASEFOLD("name") = CASEFOLD(?)', False),
+    ],
+)
+def test_only_reads_whose_every_step_is_short_may_try_the_loop(sql: str, inline: bool) -> None:
+    assert may_run_inline(sql) is inline
+
+
+def test_a_read_that_held_the_loop_past_the_budget_goes_to_a_worker_next_time(
+    conn: StorageConnection, statements: Statements
+) -> None:
+    """A step the progress handler cannot interrupt still finishes inline, once."""
+    threads: list[int] = []
+
+    def one_long_step(conn: StorageConnection) -> int:
+        threads.append(threading.get_ident())
+        time.sleep(INLINE_BUDGET * 5)
+        return 1
+
+    assert _run(statements, conn, one_long_step, read="SELECT slow")[0] == 1
+    _, loop_thread = _run(statements, conn, one_long_step, read="SELECT slow")
+    assert len(threads) == 2 and threads[1] != loop_thread

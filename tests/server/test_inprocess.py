@@ -255,3 +255,12 @@ def test_calls_leave_no_reference_cycles_behind(in_process: PhantomDB, database_
             in_process.get_database("no_such_database")
         time.sleep(0.1)  # the server's side of the last call ends after its answer
     assert garbage == []
+
+
+def test_a_forked_process_is_told_to_use_the_url(embedded: EmbeddedServer) -> None:
+    """The server's thread is not in a forked child: its calls would wait for nobody."""
+    transport = embedded.in_process(embedded.url)
+    transport._process = -1  # as seen from a child process
+    with pytest.raises(OperationalError) as failed:
+        transport.request("GET", "/health")
+    assert failed.value.code == "connection_failed" and "connect to its URL" in str(failed.value)

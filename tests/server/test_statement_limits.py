@@ -131,6 +131,35 @@ def test_a_statement_whose_client_left_stops_using_the_cpu(tmp_path: Path) -> No
         server.stop()
 
 
+def test_a_call_waiting_for_its_busy_transaction_is_dropped_when_its_client_leaves(
+    slow_api: Api, slow_server: ServerProcess, db_on_slow: str
+) -> None:
+    """It never runs: had it started and been interrupted, SQLite would roll the whole
+    transaction back, since an interrupted write ends its transaction."""
+    slow_api.query(db_on_slow, "CREATE TABLE t (x INTEGER)")
+    transaction = slow_api.begin(db_on_slow)
+    headers = {"PhantomDB-Transaction": transaction}
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        busy = pool.submit(  # holds the transaction until the time limit stops it
+            requests.post, f"{slow_server.url}/databases/{db_on_slow}/query", json={"query": RUNAWAY},
+            headers=headers,
+        )  # fmt: skip
+        time.sleep(0.3)
+        parts = urlsplit(slow_server.url)
+        payload = json.dumps({"x": 1}).encode()
+        waiting = socket.create_connection((parts.hostname, parts.port))
+        waiting.sendall(
+            f"POST /databases/{db_on_slow}/tables/t HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n"
+            f"PhantomDB-Transaction: {transaction}\r\n\r\n".encode() + payload
+        )
+        time.sleep(0.3)
+        waiting.close()  # while it waits for the transaction
+        assert busy.result().status_code == 400  # the runaway read hit the time limit
+    assert slow_api.post(f"/transactions/{transaction}/commit").status_code == 204
+    assert slow_api.rows(db_on_slow, "SELECT count(*) FROM t") == [[0]]
+
+
 def test_a_catastrophic_regexp_is_bounded(slow_api: Api, db_on_slow: str) -> None:
     response = slow_api.post(
         f"/databases/{db_on_slow}/query",
