@@ -142,6 +142,9 @@ class CallTelemetry:
         # Placed after the cache (hit spans off): the cache has already said what it did.
         self.inside_cache = inside_cache
         self.store = store
+        # Whether this link starts the cache's outcome afresh for each call (a link inside the
+        # cache reads what the cache said; without a cache there is nothing to read).
+        self._outermost_with_cache = store is not None and not inside_cache
         self._shapes = shapes
         self._transactions = transactions
         self._server_attributes: dict[str, Any] = {"server.address": server[0]}
@@ -175,35 +178,42 @@ class CallTelemetry:
         self, call: Call, params: Params, transaction: str | None, tracer: Tracer | None, context: Any
     ) -> Result:
         shape = self._shapes.get(call) or self._shape(call)
-        span = context_token = None
+        span = context_token = traceparent = None
         if tracer is not None:
+            attributes = shape.attributes
+            if call.operation == calls.BATCH and params is not None and len(params) >= 2:
+                attributes = {**attributes, "db.operation.batch.size": len(params)}
             span = tracer.start_span(
-                shape.summary, context=context, kind=SpanKind.CLIENT, attributes=shape.attributes
+                shape.summary, context=context, kind=SpanKind.CLIENT, attributes=attributes
             )
-            context_token = outgoing_trace_context.set(trace_context_headers(span.get_span_context()))
-        outcome_token = None if self.inside_cache else cache_outcome.set(BYPASS)
+            span_context = span.get_span_context()
+            headers = trace_context_headers(span_context)
+            context_token = outgoing_trace_context.set(headers)
+            if span_context.trace_flags.sampled and not MULTIPROCESS:
+                traceparent = headers["traceparent"]  # the exemplar of this call's measurements
+        outcome_token = cache_outcome.set(BYPASS) if self._outermost_with_cache else None
         started = perf_counter()
         try:
             result = self.next_execute(call, params, transaction)
         except BaseException as exc:
             duration = perf_counter() - started
             outcome = self._reset(outcome_token, context_token)
-            self._failed(call, shape, span, duration, outcome, exc, params)
+            self._failed(shape, span, traceparent, duration, outcome, exc)
             raise
         duration = perf_counter() - started
         outcome = self._reset(outcome_token, context_token)
         # A streamed result's rows are not known yet when its call returns.
         rows = len(result.rows) if result.columns and result.stream is None else None
         if span is not None:
-            self._end_span(span, call, outcome, rows, params)
+            self._end_span(span, outcome, rows)
         if self.metrics is not None:
-            self._measure(shape, span, duration, outcome, "", rows)
+            self._measure(shape, traceparent, duration, outcome, "", rows)
         return result
 
-    @staticmethod
-    def _reset(outcome_token: Any, context_token: Any) -> str:
+    def _reset(self, outcome_token: Any, context_token: Any) -> str:
         """The cache's outcome of the call; this call's context variables back as they were."""
-        outcome = cache_outcome.get()
+        # Without a cache every call is a bypass (another alias's cache may have left its outcome).
+        outcome = cache_outcome.get() if self.store is not None else BYPASS
         if outcome_token is not None:
             cache_outcome.reset(outcome_token)
         if context_token is not None:
@@ -212,13 +222,12 @@ class CallTelemetry:
 
     def _failed(
         self,
-        call: Call,
         shape: Shape,
         span: Any,
+        traceparent: str | None,
         duration: float,
         outcome: str,
         error: BaseException,
-        params: Params,
     ) -> None:
         code = getattr(error, "code", None)
         error_type = code or type(error).__qualname__
@@ -229,39 +238,35 @@ class CallTelemetry:
                 span.set_attribute("error.type", error_type)
                 span.record_exception(error)
                 span.set_status(Status(StatusCode.ERROR, error_type))
-            self._end_span(span, call, outcome, None, params)
+            self._end_span(span, outcome, None)
         metrics = self.metrics
         if metrics is None:
             return
-        self._measure(shape, span, duration, outcome, error_type, None)
+        self._measure(shape, traceparent, duration, outcome, error_type, None)
         if code and ERROR_CODES.get(code, (None,))[0] == 0:
             metrics.connection_errors.labels(self.alias, code).inc()
 
-    @staticmethod
-    def _end_span(span: Any, call: Call, outcome: str, rows: int | None, params: Params) -> None:
+    def _end_span(self, span: Any, outcome: str, rows: int | None) -> None:
+        """What is known once the call returned (each attribute set costs the SDK ~15k instructions)."""
         if span.is_recording():
-            attributes: dict[str, Any] = {"phantomdb.cache": outcome}
+            if self.store is not None:  # without a cache every call is a bypass, said at the start
+                span.set_attribute("phantomdb.cache", outcome)
             if rows is not None:
-                attributes["db.response.returned_rows"] = rows
-            if call.operation == calls.BATCH and params is not None and len(params) >= 2:
-                attributes["db.operation.batch.size"] = len(params)
-            span.set_attributes(attributes)
+                span.set_attribute("db.response.returned_rows", rows)
         span.end()
 
     def _measure(
-        self, shape: Shape, span: Any, duration: float, outcome: str, error_type: str, rows: int | None
+        self,
+        shape: Shape,
+        traceparent: str | None,
+        duration: float,
+        outcome: str,
+        error_type: str,
+        rows: int | None,
     ) -> None:
         """Record one call in the duration and rows histograms and, for a read, the cache's counts."""
         series = shape.series.get((outcome, error_type)) or self._bind(shape, outcome, error_type)
-        exemplar = None
-        if span is not None and not MULTIPROCESS:
-            context = span.get_span_context()
-            if context.trace_flags.sampled:
-                exemplar = {
-                    "trace_id": format(context.trace_id, "032x"),
-                    "span_id": format(context.span_id, "016x"),
-                }
-        series.observe(duration, exemplar)
+        series.observe(duration, traceparent)
         if rows is not None:
             (shape.observe_rows or self._bind_rows(shape))(rows, None)
         if series.count is not None:
@@ -390,6 +395,8 @@ class CallTelemetry:
             attributes["db.collection.name"] = collection
         if self.settings.query_text and call.sql and call.operation in calls.STATEMENTS:
             attributes["db.query.text"] = call.sql
+        if self.store is None:
+            attributes["phantomdb.cache"] = BYPASS
         return Shape(operation, collection, ",".join(tables), summary, attributes, call.reads_only)
 
 

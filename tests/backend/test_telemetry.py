@@ -428,15 +428,43 @@ def test_bound_children_record_exactly_what_prometheus_client_records() -> None:
         registry = CollectorRegistry()
         histogram = Histogram("h_seconds", "h", ["a"], buckets=(0.001, 0.01), registry=registry).labels("x")
         counter = Counter("c", "c", ["a"], registry=registry).labels("x")
-        observe = observer(histogram) if fast else histogram.observe
         count = incrementer(counter) if fast else counter.inc
+        observe = observer(histogram)
         for amount in (0, 0.0005, 0.001, 0.0011, 0.01, 7):  # bounds themselves included
-            observe(amount, None)
+            if fast:
+                observe(amount, None)
+            else:
+                histogram.observe(amount)
             count()
-        observe(0.002, {"trace_id": "0af7651916cd43dd8448eb211c80319c", "span_id": "b7ad6b7169203331"})
+        trace_id, span_id = "0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331"
+        if fast:
+            observe(0.002, f"00-{trace_id}-{span_id}-01")
+        else:
+            histogram.observe(0.002, {"trace_id": trace_id, "span_id": span_id})
         text = generate_latest(registry).decode()
         # An exemplar ends with the time it was recorded.
         lines = [re.sub(r"( # \{.*\} \S+) \S+$", r"\1", line) for line in text.splitlines()]
         return [line for line in lines if "_created" not in line]
 
     assert exposition(fast=True) == exposition(fast=False)
+
+
+def test_a_bucket_takes_one_exemplar_a_second(monkeypatch: pytest.MonkeyPatch) -> None:
+    from prometheus_client import CollectorRegistry, Histogram
+    from prometheus_client.openmetrics.exposition import generate_latest
+
+    from phantomdb_django.telemetry import metrics
+
+    def trace_ids(observations: list[tuple[float, str]]) -> list[str]:
+        registry = CollectorRegistry()
+        histogram = Histogram("h_seconds", "h", buckets=(0.001, 0.01), registry=registry)
+        observe = metrics.observer(histogram)
+        for amount, trace_id in observations:
+            observe(amount, f"00-{trace_id}-b7ad6b7169203331-01")
+        return re.findall(r'trace_id="(\w+)"', generate_latest(registry).decode())
+
+    first, second, third = ("1" * 32, "2" * 32, "3" * 32)
+    # The second call in the first bucket, within the second: no new exemplar; another bucket takes one.
+    assert trace_ids([(0.0005, first), (0.0006, second), (0.005, third)]) == [first, third]
+    monkeypatch.setattr(metrics, "EXEMPLAR_INTERVAL", 0.0)
+    assert trace_ids([(0.0005, first), (0.0006, second), (0.005, third)]) == [second, third]
