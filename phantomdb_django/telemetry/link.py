@@ -31,6 +31,7 @@ from phantomdb.errors import ERROR_CODES
 from phantomdb.otel import configured_provider
 
 from ..cache.link import BYPASS, HIT, cache_outcome
+from .meters import otel_instruments
 from .metrics import MULTIPROCESS, Metrics, Observe, incrementer, observer
 from .propagation import outgoing_trace_context, trace_context_headers
 from .settings import TelemetrySettings
@@ -77,6 +78,7 @@ class Series:
 
     observe: Observe  # db_client_operation_duration_seconds
     count: Callable[[], None] | None  # phantomdb_cache_requests_total: reads only
+    attributes: dict[str, Any]  # of the Meter API's measurements (meters.py)
 
 
 @dataclass(slots=True)
@@ -207,7 +209,7 @@ class CallTelemetry:
         if span is not None:
             self._end_span(span, outcome, rows)
         if self.metrics is not None:
-            self._measure(shape, traceparent, duration, outcome, "", rows)
+            self._measure(shape, span, traceparent, duration, outcome, "", rows)
         return result
 
     def _reset(self, outcome_token: Any, context_token: Any) -> str:
@@ -242,7 +244,7 @@ class CallTelemetry:
         metrics = self.metrics
         if metrics is None:
             return
-        self._measure(shape, traceparent, duration, outcome, error_type, None)
+        self._measure(shape, span, traceparent, duration, outcome, error_type, None)
         if code and ERROR_CODES.get(code, (None,))[0] == 0:
             metrics.connection_errors.labels(self.alias, code).inc()
 
@@ -258,6 +260,7 @@ class CallTelemetry:
     def _measure(
         self,
         shape: Shape,
+        span: Any,
         traceparent: str | None,
         duration: float,
         outcome: str,
@@ -269,6 +272,13 @@ class CallTelemetry:
         series.observe(duration, traceparent)
         if rows is not None:
             (shape.observe_rows or self._bind_rows(shape))(rows, None)
+        instruments = otel_instruments(self.settings.buckets) if self.settings.otel_metrics else None
+        if instruments is not None:
+            # The span as the measurements' context: the SDK's exemplars link to it.
+            context = trace.set_span_in_context(span) if span is not None else None
+            instruments.duration.record(duration, series.attributes, context)
+            if rows is not None:
+                instruments.returned_rows.record(rows, series.attributes, context)
         if series.count is not None:
             series.count()
             if outcome != HIT:  # a hit changes no count of the cache
@@ -285,7 +295,19 @@ class CallTelemetry:
             if shape.reads_only
             else None
         )
-        series = shape.series[outcome, error_type] = Series(observer(duration), count)
+        attributes = {
+            "db.system.name": "phantomdb",
+            "db.namespace": shape.attributes["db.namespace"],
+            "db.operation.name": shape.operation,
+            "db.query.summary": shape.summary,
+            **self._server_attributes,
+            "phantomdb.cache": outcome,
+        }
+        if shape.collection is not None:
+            attributes["db.collection.name"] = shape.collection
+        if error_type:
+            attributes["error.type"] = error_type
+        series = shape.series[outcome, error_type] = Series(observer(duration), count, attributes)
         return series
 
     def _bind_rows(self, shape: Shape) -> Observe:

@@ -19,6 +19,7 @@ DEFAULT_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 
 class TelemetrySettings:
     tracing: bool = True
     metrics: bool = True
+    otel_metrics: bool = True
     query_text: bool = True
     cache_hit_spans: bool = True
     buckets: tuple[float, ...] = DEFAULT_BUCKETS
@@ -29,6 +30,7 @@ class TelemetrySettings:
 _FLAGS = {
     "TRACING": "tracing",
     "METRICS": "metrics",
+    "OTEL_METRICS": "otel_metrics",
     "QUERY_TEXT": "query_text",
     "CACHE_HIT_SPANS": "cache_hit_spans",
 }

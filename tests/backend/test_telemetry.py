@@ -16,7 +16,9 @@ from typing import Any
 import pytest
 from django.db import IntegrityError, connection, transaction
 from django.test import Client
-from opentelemetry import trace
+from opentelemetry import metrics, trace
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -468,3 +470,85 @@ def test_a_bucket_takes_one_exemplar_a_second(monkeypatch: pytest.MonkeyPatch) -
     assert trace_ids([(0.0005, first), (0.0006, second), (0.005, third)]) == [first, third]
     monkeypatch.setattr(metrics, "EXEMPLAR_INTERVAL", 0.0)
     assert trace_ids([(0.0005, first), (0.0006, second), (0.005, third)]) == [second, third]
+
+
+def test_without_a_cache_every_span_is_a_bypass(phantom: Phantom, spans) -> None:
+    with extra_database(
+        "uncached", HOST=phantom.url, NAME=phantom.database, OPTIONS={"CACHE": {"ENABLED": False}}
+    ):
+        list(User.objects.using("uncached").all())
+        make_user(3).save(using="uncached")
+    assert [span.attributes["phantomdb.cache"] for span in client_spans()] == ["bypass", "bypass", "bypass"]
+
+
+# -- the Meter API --------------------------------------------------------------------------
+
+METRIC_READER = InMemoryMetricReader()
+
+
+@pytest.fixture(scope="module")
+def meter_provider() -> None:
+    """An SDK MeterProvider read in memory (one per process, as for spans)."""
+    if not isinstance(metrics.get_meter_provider(), MeterProvider):
+        metrics.set_meter_provider(MeterProvider(metric_readers=[METRIC_READER]))
+
+
+def data_points(name: str) -> list[Any]:
+    """The data points of ``name`` now (a collection: the SDK hands each exemplar out once)."""
+    data = METRIC_READER.get_metrics_data()
+    return [
+        point
+        for resource in (data.resource_metrics if data else ())
+        for scope in resource.scope_metrics
+        for metric in scope.metrics
+        if metric.name == name
+        for point in metric.data.data_points
+    ]
+
+
+def count(points: list[Any], **attributes: Any) -> int:
+    """The measurements of ``points`` whose attributes include ``attributes``."""
+    return sum(point.count for point in points if attributes.items() <= dict(point.attributes).items())
+
+
+def test_the_meter_api_gets_the_measurements_too(phantom: Phantom, spans, meter_provider) -> None:
+    select = {"db.system.name": "phantomdb", "db.operation.name": "SELECT", "db.collection.name": "users"}
+    miss, hit, error = (
+        {"phantomdb.cache": "miss"},
+        {"phantomdb.cache": "hit"},
+        {"error.type": "unique_violation"},
+    )
+    durations, rows = (
+        data_points("db.client.operation.duration"),
+        data_points("db.client.response.returned_rows"),
+    )
+    make_user(1)
+    list(User.objects.filter(age=54321))
+    list(User.objects.filter(age=54321))
+    with pytest.raises(IntegrityError), transaction.atomic():
+        make_user(1)
+    durations_after = data_points("db.client.operation.duration")
+    rows_after = data_points("db.client.response.returned_rows")
+    assert count(durations_after, **select, **miss) == count(durations, **select, **miss) + 1
+    assert count(durations_after, **select, **hit) == count(durations, **select, **hit) + 1
+    assert count(durations_after, **error) == count(durations, **error) + 1
+    assert count(rows_after, **select) == count(rows, **select) + 2
+    # The SDK's exemplars link a measurement to its span.
+    (miss_span, _hit_span) = [span for span in client_spans() if span.name == "SELECT users"]
+    exemplars = [
+        exemplar
+        for point in durations_after
+        if dict(point.attributes).get("phantomdb.cache") == "miss"
+        for exemplar in point.exemplars
+    ]
+    assert miss_span.context.trace_id in {exemplar.trace_id for exemplar in exemplars}
+
+
+def test_the_meter_api_can_be_left_out(phantom: Phantom, spans, meter_provider) -> None:
+    def measured() -> int:
+        return count(data_points("db.client.operation.duration"), **{"db.namespace": phantom.database})
+
+    with telemetry_alias(phantom, OTEL_METRICS=False) as alias:
+        before = measured()
+        list(User.objects.using(alias).filter(age=1))
+        assert measured() == before
