@@ -8,7 +8,8 @@ that contain their calls, from BEGIN to COMMIT or ROLLBACK.
 With no OpenTelemetry SDK configured, no span is made at all (the check is
 a read of the API's global, ``phantomdb.otel``), so telemetry costs the metrics
 only: each call records into prometheus-client children bound once per call
-shape and cache outcome (``metrics.observer``). A call's span is its
+shape and cache outcome (``metrics.observer``), and into the Meter API's
+instruments when a MeterProvider is configured (``meters.py``). A call's span is its
 requests' ``traceparent`` (``propagation.py``), so PhantomDB Lite can
 continue the trace.
 """

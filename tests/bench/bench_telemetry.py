@@ -195,9 +195,9 @@ def count_one(arguments: argparse.Namespace) -> None:
 
 def instructions_per_call(case: str, sample: float) -> int:
     """What callgrind counts in this process (not the server's) per call of ``case``: the
-    difference of a 100-call and a 400-call run, so that set-up cancels out."""
+    difference of a 100-call and a 1,100-call run, so that set-up cancels out."""
     counts = []
-    for calls in (100, 400):
+    for calls in (100, 1100):
         command = [
             "valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
             sys.executable, __file__, "--sample", str(sample), "--count", case, str(calls),
@@ -206,7 +206,7 @@ def instructions_per_call(case: str, sample: float) -> int:
             command, capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": "0"}, check=True
         )
         counts.append(int(re.search(r"Collected : (\d+)", finished.stderr)[1]))  # type: ignore[index]
-    return (counts[1] - counts[0]) // 300
+    return (counts[1] - counts[0]) // 1000
 
 
 def count_instructions(arguments: argparse.Namespace) -> None:
