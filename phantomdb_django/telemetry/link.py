@@ -201,7 +201,9 @@ class CallTelemetry:
         except BaseException as exc:
             duration = perf_counter() - started
             outcome = self._reset(outcome_token, context_token)
-            self._failed(shape, span, traceparent, duration, outcome, exc)
+            error_type = self._failed(span, outcome, exc)
+            if self.metrics is not None:
+                self._measure(shape, span, traceparent, duration, outcome, error_type, None)
             raise
         duration = perf_counter() - started
         outcome = self._reset(outcome_token, context_token)
@@ -223,15 +225,8 @@ class CallTelemetry:
             outgoing_trace_context.reset(context_token)
         return outcome
 
-    def _failed(
-        self,
-        shape: Shape,
-        span: Any,
-        traceparent: str | None,
-        duration: float,
-        outcome: str,
-        error: BaseException,
-    ) -> None:
+    def _failed(self, span: Any, outcome: str, error: BaseException) -> str:
+        """End the span of a call that raised ``error``, count a lost connection; the error's type."""
         code = getattr(error, "code", None)
         error_type = code or type(error).__qualname__
         if span is not None:
@@ -242,12 +237,9 @@ class CallTelemetry:
                 span.record_exception(error)
                 span.set_status(Status(StatusCode.ERROR, error_type))
             self._end_span(span, outcome, None)
-        metrics = self.metrics
-        if metrics is None:
-            return
-        self._measure(shape, span, traceparent, duration, outcome, error_type, None)
-        if code and ERROR_CODES.get(code, (None,))[0] == 0:
-            metrics.connection_errors.labels(self.alias, code).inc()
+        if self.metrics is not None and code and ERROR_CODES.get(code, (None,))[0] == 0:
+            self.metrics.connection_errors.labels(self.alias, code).inc()
+        return error_type
 
     def _end_span(self, span: Any, outcome: str, rows: int | None) -> None:
         """What is known once the call returned (each attribute set costs the SDK ~15k instructions)."""
