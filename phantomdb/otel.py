@@ -12,21 +12,18 @@ from __future__ import annotations
 
 import os
 from types import ModuleType
-from typing import Any
 
 from opentelemetry import metrics, trace
 from opentelemetry.environment_variables import OTEL_PYTHON_METER_PROVIDER, OTEL_PYTHON_TRACER_PROVIDER
 from opentelemetry.metrics import MeterProvider
 from opentelemetry.trace import ProxyTracerProvider, TracerProvider
 
-try:
+try:  # the API's global, read before asking the getter
     from opentelemetry.metrics import _internal
 
     _metrics_globals: ModuleType = _internal
-    _proxy_meter_provider: type | tuple[()] = _internal._ProxyMeterProvider
-except (ImportError, AttributeError):  # another API: the getter every time, its proxy taken as a provider
+except ImportError:  # another API: the getter every time
     _metrics_globals = metrics
-    _proxy_meter_provider = ()
 
 __all__ = ["configured_meter_provider", "configured_provider"]
 
@@ -43,7 +40,8 @@ def configured_provider() -> TracerProvider | None:
     if _provider is None and (
         getattr(trace, "_TRACER_PROVIDER", trace) is not None or _TRACER_PROVIDER_IN_ENVIRONMENT
     ):
-        _provider = _unless_proxy(trace.get_tracer_provider(), ProxyTracerProvider)
+        provider = trace.get_tracer_provider()
+        _provider = None if isinstance(provider, ProxyTracerProvider) else provider
     return _provider
 
 
@@ -54,9 +52,9 @@ def configured_meter_provider() -> MeterProvider | None:
         getattr(_metrics_globals, "_METER_PROVIDER", _metrics_globals) is not None
         or _METER_PROVIDER_IN_ENVIRONMENT
     ):
-        _meter_provider = _unless_proxy(metrics.get_meter_provider(), _proxy_meter_provider)
+        provider = metrics.get_meter_provider()
+        # The API's proxy class is private, so known by name (were it renamed, calls would record
+        # into the proxy, which drops them until an SDK is set).
+        _meter_provider = None if type(provider).__name__ == "_ProxyMeterProvider" else provider
     return _meter_provider
 
-
-def _unless_proxy(provider: Any, proxy: type | tuple[()]) -> Any:
-    return None if isinstance(provider, proxy) else provider

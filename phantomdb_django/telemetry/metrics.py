@@ -9,9 +9,11 @@ OpenTelemetry database semantic conventions in Prometheus form; the
 from __future__ import annotations
 
 import functools
+import math
 import os
 import threading
 import time
+import weakref
 from bisect import bisect_left
 from collections.abc import Callable
 from typing import Any
@@ -117,10 +119,12 @@ class Metrics:
 #: span the observation belongs to (its exemplar), or None.
 Observe = Callable[[float, "str | None"], None]
 
-#: Seconds between two exemplars of one bucket of one observer. Prometheus shows a
+#: Seconds between two exemplars of one bucket. Prometheus shows a
 #: bucket's latest exemplar at each scrape (15 s or more apart), so one a second
 #: loses nothing a dashboard could show, and spares most calls the exemplar's cost.
 EXEMPLAR_INTERVAL = 1.0
+#: When each bucket of a histogram child took its last exemplar (time.monotonic()).
+_last_exemplars: weakref.WeakKeyDictionary[Any, list[float]] = weakref.WeakKeyDictionary()
 
 
 def exemplar_labels(traceparent: str) -> dict[str, str]:
@@ -138,14 +142,16 @@ def observer(child: Any) -> Observe:
     ``_upper_bounds`` (prometheus-client 0.x, multiprocess values included):
     this adds to them as ``observe`` does; exemplars here are always a
     trace_id and a span_id, well within OpenMetrics' limit, and at most one
-    per bucket each ``EXEMPLAR_INTERVAL``. Another layout falls back to the
-    public ``observe``.
+    per bucket each ``EXEMPLAR_INTERVAL`` (shared by every observer of the
+    child: connections and threads alike). Another layout falls back to the
+    public ``observe``, which keeps every exemplar.
     """
     try:
         total, buckets, bounds = child._sum, child._buckets, tuple(child._upper_bounds)
     except AttributeError:
         return functools.partial(_observe_publicly, child)
-    next_exemplar = [0.0] * len(buckets)
+    with _lock:
+        last_exemplar = _last_exemplars.setdefault(child, [-math.inf] * len(buckets))
 
     def observe(amount: float, traceparent: str | None = None) -> None:
         total.inc(amount)
@@ -153,8 +159,8 @@ def observer(child: Any) -> Observe:
         buckets[index].inc(1)
         if traceparent is not None:
             now = time.monotonic()
-            if now >= next_exemplar[index]:
-                next_exemplar[index] = now + EXEMPLAR_INTERVAL
+            if now - last_exemplar[index] >= EXEMPLAR_INTERVAL:
+                last_exemplar[index] = now
                 buckets[index].set_exemplar(Exemplar(exemplar_labels(traceparent), amount, time.time()))
 
     return observe
