@@ -122,6 +122,23 @@ class Call:
     stream: bool = False
     # A query: whether its answer reports the result columns' declared types.
     decltypes: bool = False
+    # The fields' hash once worked out (0: not yet): links look the Call up on every call.
+    _hash: int = dataclasses.field(default=0, init=False, repr=False, compare=False)
+
+    def __hash__(self) -> int:
+        """The compared fields' hash, kept: hashing them all again costs more than the lookup."""
+        if not self._hash:
+            object.__setattr__(self, "_hash", hash(tuple(getattr(self, name) for name in _COMPARED)))
+        return self._hash
+
+    def __getstate__(self) -> tuple[object, ...]:
+        """The fields without the kept hash: another process hashes strings differently."""
+        return tuple(getattr(self, name) for name in _COMPARED)
+
+    def __setstate__(self, state: tuple[object, ...]) -> None:
+        for name, value in zip(_COMPARED, state, strict=True):
+            object.__setattr__(self, name, value)
+        object.__setattr__(self, "_hash", 0)
 
     @property
     def writes(self) -> bool:
@@ -132,6 +149,9 @@ class Call:
     def reads_only(self) -> bool:
         """A statement that only reads: never INSERT ... RETURNING, never a raw write."""
         return self.operation in STATEMENTS and self.tables_written == NO_TABLES
+
+
+_COMPARED = tuple(field.name for field in dataclasses.fields(Call) if field.compare)
 
 
 def first_keyword(sql: str) -> str:

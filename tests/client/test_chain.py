@@ -237,3 +237,14 @@ def test_two_cursors_given_one_result_cannot_change_it_for_each_other(server_url
         rows[0] = (0,)
         assert second.execute("SELECT n").fetchall() == [(1,), (2,)]
         assert shared.rows == ((1,), (2,))
+
+
+def test_a_call_keeps_its_hash_and_pickles_without_it() -> None:
+    import pickle
+
+    call = Call(QUERY, sql="SELECT 1", query="SELECT 1", statement="SELECT", columns=("a",))
+    twin = Call(QUERY, sql="SELECT 1", query="SELECT 1", statement="SELECT", columns=("a",))
+    assert hash(call) == hash(twin) and call == twin and {call: 1}[twin] == 1
+    assert hash(call) != hash(dataclasses.replace(call, sql="SELECT 2"))
+    copied = pickle.loads(pickle.dumps(call))
+    assert copied == call and copied._hash == 0 and hash(copied) == hash(call)
