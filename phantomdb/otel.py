@@ -25,13 +25,24 @@ try:  # the API's global, read before asking the getter
 except ImportError:  # another API: the getter every time
     _metrics_globals = metrics
 
-__all__ = ["configured_meter_provider", "configured_provider"]
+__all__ = ["any_provider_set", "configured_meter_provider", "configured_provider"]
 
 # OpenTelemetry loads a provider named in the environment at the first get_*_provider().
 _TRACER_PROVIDER_IN_ENVIRONMENT = OTEL_PYTHON_TRACER_PROVIDER in os.environ
 _METER_PROVIDER_IN_ENVIRONMENT = OTEL_PYTHON_METER_PROVIDER in os.environ
+_PROVIDER_IN_ENVIRONMENT = _TRACER_PROVIDER_IN_ENVIRONMENT or _METER_PROVIDER_IN_ENVIRONMENT
 _provider: TracerProvider | None = None
 _meter_provider: MeterProvider | None = None
+
+
+def any_provider_set() -> bool:
+    """Whether a tracer or meter provider is set (or named in the environment, so set at the first
+    get): False means nothing to trace or measure into, known at the cost of one call."""
+    return (
+        getattr(trace, "_TRACER_PROVIDER", trace) is not None
+        or getattr(_metrics_globals, "_METER_PROVIDER", _metrics_globals) is not None
+        or _PROVIDER_IN_ENVIRONMENT
+    )
 
 
 def configured_provider() -> TracerProvider | None:
@@ -57,4 +68,3 @@ def configured_meter_provider() -> MeterProvider | None:
         # into the proxy, which drops them until an SDK is set).
         _meter_provider = None if type(provider).__name__ == "_ProxyMeterProvider" else provider
     return _meter_provider
-

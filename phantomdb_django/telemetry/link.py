@@ -8,7 +8,7 @@ that contain their calls, from BEGIN to COMMIT or ROLLBACK.
 With no OpenTelemetry SDK configured, no span is made at all (the check is
 a read of the API's global, ``phantomdb.otel``), so telemetry costs the metrics
 only: each call records into prometheus-client children bound once per call
-shape and cache outcome (``metrics.observer``), and into the Meter API's
+shape and cache outcome (``metrics.recorder``), and into the Meter API's
 instruments when a MeterProvider is configured (``meters.py``). A call's span is its
 requests' ``traceparent`` (``propagation.py``), so PhantomDB Lite can
 continue the trace.
@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from time import perf_counter
-from typing import Any
+from typing import Any, NamedTuple
 
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
@@ -29,11 +29,11 @@ from phantomdb.calls import Call
 from phantomdb.chain import REST_ROUTES, Execute, Params
 from phantomdb.client import Result
 from phantomdb.errors import ERROR_CODES
-from phantomdb.otel import configured_provider
+from phantomdb.otel import any_provider_set, configured_provider
 
 from ..cache.link import BYPASS, HIT, cache_outcome
-from .meters import otel_instruments
-from .metrics import MULTIPROCESS, Metrics, Observe, incrementer, observer
+from .meters import Instruments, otel_instruments
+from .metrics import MULTIPROCESS, Metrics, Record, recorder
 from .propagation import outgoing_trace_context, trace_context_headers
 from .settings import TelemetrySettings
 
@@ -77,8 +77,11 @@ class Series:
     so each is bound at the first call that needs it and reused after.
     """
 
-    observe: Observe  # db_client_operation_duration_seconds
-    count: Callable[[], None] | None  # phantomdb_cache_requests_total: reads only
+    # db_client_operation_duration_seconds, db_client_response_returned_rows and, for a read,
+    # phantomdb_cache_requests_total.
+    record: Record
+    # Whether ``record`` counts rows: a series is bound (again) by the first call that returned rows.
+    with_rows: bool
     attributes: dict[str, Any]  # of the Meter API's measurements (meters.py)
 
 
@@ -93,8 +96,16 @@ class Shape:
     attributes: dict[str, Any]
     reads_only: bool
     series: dict[tuple[str, str], Series] = field(default_factory=dict)
-    # db_client_response_returned_rows, bound at the first call that returned rows.
-    observe_rows: Observe | None = None
+
+
+class Sdk(NamedTuple):
+    """What the configured OpenTelemetry SDK takes from a call: spans, measurements (None: not these)."""
+
+    tracer: Tracer | None
+    instruments: Instruments | None
+
+
+NO_SDK = Sdk(None, None)
 
 
 @dataclass
@@ -168,20 +179,25 @@ class CallTelemetry:
     # -- one call ----------------------------------------------------------------------
 
     def __call__(self, call: Call, params: Params, transaction: str | None) -> Result:
-        tracer = sdk_tracer() if self.spans else None
+        sdk = self._sdk() if any_provider_set() else NO_SDK
         if call.operation in calls.TRANSACTION_CONTROL:
-            return self._transaction_control(call, params, transaction, tracer)
+            return self._transaction_control(call, params, transaction, sdk)
         context = None
-        if tracer is not None and transaction is not None:
+        if sdk.tracer is not None and transaction is not None:
             open_transaction = self._transactions.get(transaction)
             context = open_transaction.context if open_transaction is not None else None
-        return self._run(call, params, transaction, tracer, context)
+        return self._run(call, params, transaction, sdk, context)
 
-    def _run(
-        self, call: Call, params: Params, transaction: str | None, tracer: Tracer | None, context: Any
-    ) -> Result:
+    def _sdk(self) -> Sdk:
+        return Sdk(
+            sdk_tracer() if self.spans else None,
+            otel_instruments(self.settings.buckets) if self.settings.otel_metrics else None,
+        )
+
+    def _run(self, call: Call, params: Params, transaction: str | None, sdk: Sdk, context: Any) -> Result:
         shape = self._shapes.get(call) or self._shape(call)
         span = context_token = traceparent = None
+        tracer = sdk.tracer
         if tracer is not None:
             attributes = shape.attributes
             if call.operation == calls.BATCH and params is not None and len(params) >= 2:
@@ -203,7 +219,7 @@ class CallTelemetry:
             outcome = self._reset(outcome_token, context_token)
             error_type = self._failed(span, outcome, exc)
             if self.metrics is not None:
-                self._measure(shape, span, traceparent, duration, outcome, error_type, None)
+                self._measure(shape, sdk, span, traceparent, duration, outcome, error_type, None)
             raise
         duration = perf_counter() - started
         outcome = self._reset(outcome_token, context_token)
@@ -212,7 +228,7 @@ class CallTelemetry:
         if span is not None:
             self._end_span(span, outcome, rows)
         if self.metrics is not None:
-            self._measure(shape, span, traceparent, duration, outcome, "", rows)
+            self._measure(shape, sdk, span, traceparent, duration, outcome, "", rows)
         return result
 
     def _reset(self, outcome_token: Any, context_token: Any) -> str:
@@ -254,6 +270,7 @@ class CallTelemetry:
     def _measure(
         self,
         shape: Shape,
+        sdk: Sdk,
         span: Any,
         traceparent: str | None,
         duration: float,
@@ -262,32 +279,30 @@ class CallTelemetry:
         rows: int | None,
     ) -> None:
         """Record one call in the duration and rows histograms and, for a read, the cache's counts."""
-        series = shape.series.get((outcome, error_type)) or self._bind(shape, outcome, error_type)
-        series.observe(duration, traceparent)
-        if rows is not None:
-            (shape.observe_rows or self._bind_rows(shape))(rows, None)
-        instruments = otel_instruments(self.settings.buckets) if self.settings.otel_metrics else None
+        series = shape.series.get((outcome, error_type))
+        if series is None or (rows is not None and not series.with_rows):
+            series = self._bind(shape, outcome, error_type, with_rows=rows is not None)
+        series.record(duration, rows, traceparent)
+        instruments = sdk.instruments
         if instruments is not None:
             # The span as the measurements' context: the SDK's exemplars link to it.
             context = trace.set_span_in_context(span) if span is not None else None
             instruments.duration.record(duration, series.attributes, context)
             if rows is not None:
                 instruments.returned_rows.record(rows, series.attributes, context)
-        if series.count is not None:
-            series.count()
-            if outcome != HIT:  # a hit changes no count of the cache
-                self._cache_gauges()
+        if self._gauges is not None and shape.reads_only and outcome != HIT:  # a hit changes none
+            self._cache_gauges()
 
-    def _bind(self, shape: Shape, outcome: str, error_type: str) -> Series:
+    def _bind(self, shape: Shape, outcome: str, error_type: str, *, with_rows: bool) -> Series:
         metrics = self.metrics
         assert metrics is not None
-        duration = metrics.duration.labels(
-            self.alias, self.database, shape.operation, shape.collection_label, outcome, error_type
-        )
-        count = (
-            incrementer(metrics.cache_requests.labels(self.alias, shape.collection_label, outcome))
+        labels = (self.alias, self.database, shape.operation, shape.collection_label)
+        record = recorder(
+            metrics.duration.labels(*labels, outcome, error_type),
+            metrics.returned_rows.labels(*labels) if with_rows else None,
+            metrics.cache_requests.labels(self.alias, shape.collection_label, outcome)
             if shape.reads_only
-            else None
+            else None,
         )
         attributes = {
             "db.system.name": "phantomdb",
@@ -303,21 +318,11 @@ class CallTelemetry:
             attributes["error.type"] = error_type
             if error_type in ERROR_CODES:  # PhantomDB's own code, as on the span
                 attributes["db.response.status_code"] = error_type
-        series = shape.series[outcome, error_type] = Series(observer(duration), count, attributes)
+        series = shape.series[outcome, error_type] = Series(record, with_rows, attributes)
         return series
 
-    def _bind_rows(self, shape: Shape) -> Observe:
-        assert self.metrics is not None
-        shape.observe_rows = observer(
-            self.metrics.returned_rows.labels(
-                self.alias, self.database, shape.operation, shape.collection_label
-            )
-        )
-        return shape.observe_rows
-
     def _cache_gauges(self) -> None:
-        if self._gauges is None:
-            return
+        assert self._gauges is not None
         entries, evictions, shared_errors = self._gauges
         stats = self.store.counters()
         entries.set(stats["entries"])
@@ -330,33 +335,31 @@ class CallTelemetry:
 
     # -- transactions --------------------------------------------------------------------
 
-    def _transaction_control(
-        self, call: Call, params: Params, transaction: str | None, tracer: Tracer | None
-    ) -> Result:
+    def _transaction_control(self, call: Call, params: Params, transaction: str | None, sdk: Sdk) -> Result:
         """BEGIN opens a transaction span; COMMIT and ROLLBACK end it, with their outcome."""
         if call.operation == calls.BEGIN:
-            return self._begin(call, params, tracer)
+            return self._begin(call, params, sdk)
         open_transaction = self._transactions.get(transaction) if transaction is not None else None
         context = open_transaction.context if open_transaction is not None else None
         try:
-            result = self._run(call, params, transaction, tracer, context)
+            result = self._run(call, params, transaction, sdk, context)
         except BaseException:
             self._end_transaction(transaction, "error")
             raise
         self._end_transaction(transaction, _TRANSACTION_ENDS[call.operation])
         return result
 
-    def _begin(self, call: Call, params: Params, tracer: Tracer | None) -> Result:
+    def _begin(self, call: Call, params: Params, sdk: Sdk) -> Result:
         """A transaction span (when tracing) that holds the BEGIN and every later call of it."""
         span = context = None
-        if tracer is not None:
-            span = tracer.start_span(
+        if sdk.tracer is not None:
+            span = sdk.tracer.start_span(
                 "transaction", kind=SpanKind.INTERNAL, attributes=self._transaction_attributes()
             )
             context = trace.set_span_in_context(span)
         opened = OpenTransaction(span, context, perf_counter())
         try:
-            result = self._run(call, params, None, tracer, context)
+            result = self._run(call, params, None, sdk, context)
         except BaseException:
             self._close(opened, "error")
             raise

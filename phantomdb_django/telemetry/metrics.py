@@ -21,6 +21,7 @@ from typing import Any
 from django.core.exceptions import ImproperlyConfigured
 from prometheus_client import Counter, Gauge, Histogram, start_http_server
 from prometheus_client.samples import Exemplar
+from prometheus_client.values import MutexValue
 
 from phantomdb.errors import ERROR_CODES
 
@@ -115,9 +116,9 @@ class Metrics:
             self.cache_invalidations.labels(alias, table, reason).inc()
 
 
-#: Records one observation; the second argument is the W3C ``traceparent`` of the sampled
-#: span the observation belongs to (its exemplar), or None.
-Observe = Callable[[float, "str | None"], None]
+#: Records one call: its duration in seconds, the rows it returned (None: not known) and the
+#: W3C ``traceparent`` of its sampled span (the duration's exemplar), or None.
+Record = Callable[[float, "int | None", "str | None"], None]
 
 #: Seconds between two exemplars of one bucket. Prometheus shows a
 #: bucket's latest exemplar at each scrape (15 s or more apart), so one a second
@@ -125,6 +126,8 @@ Observe = Callable[[float, "str | None"], None]
 EXEMPLAR_INTERVAL = 1.0
 #: When each bucket of a histogram child took its last exemplar (time.monotonic()).
 _last_exemplars: weakref.WeakKeyDictionary[Any, list[float]] = weakref.WeakKeyDictionary()
+#: Guards every value a recorder adds to (one lock a call, where prometheus-client takes five).
+_values_lock = threading.Lock()
 
 
 def exemplar_labels(traceparent: str) -> dict[str, str]:
@@ -132,48 +135,77 @@ def exemplar_labels(traceparent: str) -> dict[str, str]:
     return {"trace_id": traceparent[3:35], "span_id": traceparent[36:52]}
 
 
-def observer(child: Any) -> Observe:
-    """``child.observe`` for a bound histogram child, as two value increments.
+def recorder(duration: Any, rows: Any | None, requests: Any | None) -> Record:
+    """One call's measurements, for bound children: the ``duration`` and ``rows`` histograms'
+    and the ``requests`` counter's (either None: not recorded).
 
-    Every call records two histograms and a counter, cache hits included, so
-    prometheus-client's per-call checks (is the child bound? is the exemplar
-    valid? then a Python walk over the buckets) were half of the telemetry
-    link's cost. A bound child's storage is its ``_sum``, ``_buckets`` and
-    ``_upper_bounds`` (prometheus-client 0.x, multiprocess values included):
-    this adds to them as ``observe`` does; exemplars here are always a
-    trace_id and a span_id, well within OpenMetrics' limit, and at most one
-    per bucket each ``EXEMPLAR_INTERVAL`` (shared by every observer of the
-    child: connections and threads alike). Another layout falls back to the
-    public ``observe``, which keeps every exemplar.
+    Every call records them, cache hits included, and prometheus-client's
+    own ``observe`` and ``inc`` (five Python calls, five locks, checks of the
+    child and the exemplar, a walk over the buckets) were most of what
+    telemetry cost a call with no SDK. A bound child's storage is its
+    ``_sum``, ``_buckets`` and ``_upper_bounds`` (a counter's: ``_value``),
+    each a ``MutexValue`` in a single process: a float behind a lock of its
+    own. These children are the telemetry link's alone, so a recorder adds
+    to the floats under one lock for the whole call (a scrape reads a float,
+    which needs none). An exemplar is always a trace_id and a span_id, well
+    within OpenMetrics' limit, and taken at most once per bucket each
+    ``EXEMPLAR_INTERVAL`` (shared by every recorder of the child:
+    connections and threads alike). Multiprocess values (files) or another
+    layout take prometheus-client's public methods, which keep every exemplar.
     """
     try:
-        total, buckets, bounds = child._sum, child._buckets, tuple(child._upper_bounds)
-    except AttributeError:
-        return functools.partial(_observe_publicly, child)
+        total, buckets, bounds = _storage(duration)
+        row_total, row_buckets, row_bounds = _storage(rows) if rows is not None else (None, (), ())
+        request_count = _single_process(requests._value)[0] if requests is not None else None
+    except (AttributeError, TypeError):
+        return functools.partial(_record_publicly, duration, rows, requests)
     with _lock:
-        last_exemplar = _last_exemplars.setdefault(child, [-math.inf] * len(buckets))
+        last_exemplar = _last_exemplars.setdefault(duration, [-math.inf] * len(buckets))
 
-    def observe(amount: float, traceparent: str | None = None) -> None:
-        total.inc(amount)
-        index = bisect_left(bounds, amount)  # the first bucket whose bound is >= amount
-        buckets[index].inc(1)
+    def record(seconds: float, returned: int | None, traceparent: str | None) -> None:
+        index = bisect_left(bounds, seconds)  # the first bucket whose bound is >= seconds
+        with _values_lock:
+            total._value += seconds
+            buckets[index]._value += 1
+            if returned is not None and row_total is not None:
+                row_total._value += returned
+                row_buckets[bisect_left(row_bounds, returned)]._value += 1
+            if request_count is not None:
+                request_count._value += 1
         if traceparent is not None:
             now = time.monotonic()
             if now - last_exemplar[index] >= EXEMPLAR_INTERVAL:
                 last_exemplar[index] = now
-                buckets[index].set_exemplar(Exemplar(exemplar_labels(traceparent), amount, time.time()))
+                buckets[index].set_exemplar(Exemplar(exemplar_labels(traceparent), seconds, time.time()))
 
-    return observe
-
-
-def _observe_publicly(child: Any, amount: float, traceparent: str | None = None) -> None:
-    child.observe(amount, exemplar_labels(traceparent) if traceparent is not None else None)
+    return record
 
 
-def incrementer(child: Any) -> Callable[[], None]:
-    """``child.inc()`` for a bound counter child, straight to its value (see ``observer``)."""
-    value = getattr(child, "_value", None)
-    return functools.partial(value.inc, 1) if value is not None else child.inc
+def _storage(histogram: Any) -> tuple[MutexValue, tuple[MutexValue, ...], tuple[float, ...]]:
+    """A bound histogram child's sum, buckets and bounds; TypeError unless all are MutexValues."""
+    total, *buckets = _single_process(histogram._sum, *histogram._buckets)
+    return total, tuple(buckets), tuple(histogram._upper_bounds)
+
+
+def _single_process(*values: Any) -> tuple[MutexValue, ...]:
+    if not all(type(value) is MutexValue for value in values):
+        raise TypeError("not prometheus-client's single-process values")
+    return values
+
+
+def _record_publicly(
+    duration: Any,
+    rows: Any | None,
+    requests: Any | None,
+    seconds: float,
+    returned: int | None,
+    traceparent: str | None,
+) -> None:
+    duration.observe(seconds, exemplar_labels(traceparent) if traceparent is not None else None)
+    if returned is not None and rows is not None:
+        rows.observe(returned)
+    if requests is not None:
+        requests.inc()
 
 
 _operations: list[OperationMetrics] = []

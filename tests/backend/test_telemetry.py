@@ -8,6 +8,7 @@ A sentinel parameter value must appear in no span, log line or metric.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import re
 from collections.abc import Iterator
@@ -23,6 +24,7 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
+from prometheus_client.values import MutexValue
 
 from phantomdb_django import cache
 from phantomdb_django.telemetry.propagation import inject_trace_context
@@ -426,35 +428,62 @@ def phantomdb_client(url: str) -> Any:
     return phantomdb.PhantomDB(url)
 
 
-def test_bound_children_record_exactly_what_prometheus_client_records() -> None:
+def test_a_recorder_records_exactly_what_prometheus_client_records() -> None:
     from prometheus_client import CollectorRegistry, Counter, Histogram
     from prometheus_client.openmetrics.exposition import generate_latest
 
-    from phantomdb_django.telemetry.metrics import incrementer, observer
+    from phantomdb_django.telemetry.metrics import recorder
 
     def exposition(fast: bool) -> list[str]:
         registry = CollectorRegistry()
-        histogram = Histogram("h_seconds", "h", ["a"], buckets=(0.001, 0.01), registry=registry).labels("x")
-        counter = Counter("c", "c", ["a"], registry=registry).labels("x")
-        count = incrementer(counter) if fast else counter.inc
-        observe = observer(histogram)
-        for amount in (0, 0.0005, 0.001, 0.0011, 0.01, 7):  # bounds themselves included
+        duration = Histogram("h_seconds", "h", ["a"], buckets=(0.001, 0.01), registry=registry).labels("x")
+        rows = Histogram("r", "r", ["a"], buckets=(0, 1, 5), registry=registry).labels("x")
+        requests = Counter("c", "c", ["a"], registry=registry).labels("x")
+        record = recorder(duration, rows, requests)
+        # Bounds themselves included; None: rows not known.
+        for seconds, returned in ((0, 0), (0.0005, 1), (0.001, None), (0.0011, 3), (0.01, 5), (7, 9)):
             if fast:
-                observe(amount, None)
+                record(seconds, returned, None)
             else:
-                histogram.observe(amount)
-            count()
+                duration.observe(seconds)
+                if returned is not None:
+                    rows.observe(returned)
+                requests.inc()
         trace_id, span_id = "0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331"
         if fast:
-            observe(0.002, f"00-{trace_id}-{span_id}-01")
+            record(0.002, None, f"00-{trace_id}-{span_id}-01")
         else:
-            histogram.observe(0.002, {"trace_id": trace_id, "span_id": span_id})
+            duration.observe(0.002, {"trace_id": trace_id, "span_id": span_id})
+            requests.inc()
         text = generate_latest(registry).decode()
         # An exemplar ends with the time it was recorded.
         lines = [re.sub(r"( # \{.*\} \S+) \S+$", r"\1", line) for line in text.splitlines()]
         return [line for line in lines if "_created" not in line]
 
-    assert exposition(fast=True) == exposition(fast=False)
+    fast = exposition(fast=True)
+    assert 'h_seconds_bucket{a="x",le="0.01"} 6.0 # {span_id="b7ad6b7169203331"' in "\n".join(fast)
+    assert fast == exposition(fast=False)
+
+
+def test_a_recorder_of_other_values_takes_the_public_methods() -> None:
+    from prometheus_client import CollectorRegistry, Histogram
+    from prometheus_client.openmetrics.exposition import generate_latest
+
+    from phantomdb_django.telemetry import metrics
+
+    class FileValue(MutexValue):
+        """Not prometheus-client's single-process value, as multiprocess values are not."""
+
+    registry = CollectorRegistry()
+    histogram = Histogram("h_seconds", "h", buckets=(0.001, 0.01), registry=registry)
+    histogram._sum = FileValue("histogram", "h_seconds", "h_seconds_sum", (), (), "h")
+    record = metrics.recorder(histogram, None, None)
+    assert isinstance(record, functools.partial)
+    for seconds in (0.0005, 0.002, 0.003):
+        record(seconds, None, f"00-{'1' * 32}-b7ad6b7169203331-01")
+    text = generate_latest(registry).decode()
+    assert "h_seconds_count 3.0" in text and "h_seconds_sum 0.0055" in text
+    assert 'h_seconds_bucket{le="0.01"} 3.0 # {span_id="b7ad6b7169203331"' in text
 
 
 def test_a_bucket_takes_one_exemplar_a_second(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -466,10 +495,10 @@ def test_a_bucket_takes_one_exemplar_a_second(monkeypatch: pytest.MonkeyPatch) -
     def trace_ids(observations: list[tuple[float, str]]) -> list[str]:
         registry = CollectorRegistry()
         histogram = Histogram("h_seconds", "h", buckets=(0.001, 0.01), registry=registry)
-        # Two observers of one child (two connections, say) share its limit.
-        observers = [metrics.observer(histogram), metrics.observer(histogram)]
+        # Two recorders of one child (two connections, say) share its limit.
+        recorders = [metrics.recorder(histogram, None, None), metrics.recorder(histogram, None, None)]
         for turn, (amount, trace_id) in enumerate(observations):
-            observers[turn % 2](amount, f"00-{trace_id}-b7ad6b7169203331-01")
+            recorders[turn % 2](amount, None, f"00-{trace_id}-b7ad6b7169203331-01")
         return re.findall(r'trace_id="(\w+)"', generate_latest(registry).decode())
 
     first, second, third = ("1" * 32, "2" * 32, "3" * 32)
