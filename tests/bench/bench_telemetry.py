@@ -171,6 +171,7 @@ def wall_clock(arguments: argparse.Namespace) -> None:
 #: --instructions: (case, its baseline); "sdk:" cases run with the SDK installed.
 COUNTED = [
     ("telemetry", "default"),
+    ("cached", "cached_off"),
     ("sdk:telemetry", "sdk:default"),
     ("sdk:bare_span", "sdk:default"),
     ("sdk:same_span", "sdk:default"),

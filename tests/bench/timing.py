@@ -25,14 +25,18 @@ def interleaved_us(
 ) -> dict[str, float]:
     """The median us of each function's calls, made ``block`` at a time in turn until each
     made ``repeat``: a slow spell of this shared machine falls on all of them alike, not on
-    whichever ran then, while each block still runs warm, as a program's calls do."""
+    whichever ran then, while each block still runs warm, as a program's calls do. Each turn
+    starts one function later, so that none always follows the same one (the first of a turn
+    measured about 1.5% apart from the others)."""
     samples: dict[str, list[float]] = {name: [] for name in functions}
-    while len(samples[next(iter(functions))]) < repeat:
-        for name, function in functions.items():
+    order = list(functions.items())
+    while len(samples[order[0][0]]) < repeat:
+        for name, function in order:
             for _ in range(block):
                 started = time.perf_counter()
                 function()
                 samples[name].append(time.perf_counter() - started)
+        order.append(order.pop(0))
     return {name: statistics.median(values) * 1e6 for name, values in samples.items()}
 
 
