@@ -27,6 +27,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -49,6 +50,7 @@ APPS = (
     "field_defaults fixtures fixtures_regress"
 ).split()
 
+_source_lock = threading.Lock()
 _RAN = re.compile(r"^Ran (\d+) tests? in ([\d.]+)s", re.MULTILINE)
 _COUNTS = re.compile(r"(failures|errors|skipped|expected failures|unexpected successes)=(\d+)")
 
@@ -77,6 +79,11 @@ class SuiteResult:
 
 def django_source() -> Path:
     """The ``tests`` directory of the installed Django's source distribution."""
+    with _source_lock:  # runs side by side share one download
+        return _django_source()
+
+
+def _django_source() -> Path:
     version = django.get_version()
     target = CACHE / f"Django-{version}"
     if not (target / "tests" / "runtests.py").exists():
