@@ -4,8 +4,8 @@
 ``os.environ`` on every call until a provider is set, which is most of what
 telemetry costs a call when nobody listens. A provider is set at most once
 per process, so once one is seen it is kept; until then the API's own
-global is read first (if a future API drops it, the check is the getter on
-every call again).
+globals are read (if a future API drops them, the getters are asked on every
+call again).
 """
 
 from __future__ import annotations
@@ -18,15 +18,17 @@ from opentelemetry.environment_variables import OTEL_PYTHON_METER_PROVIDER, OTEL
 from opentelemetry.metrics import MeterProvider
 from opentelemetry.trace import ProxyTracerProvider, TracerProvider
 
-try:  # the API's global, read before asking the getter
+try:
     from opentelemetry.metrics import _internal
 
     _metrics_globals: ModuleType = _internal
-except ImportError:  # another API: the getter every time
+except ImportError:  # another API: the getters every time
     _metrics_globals = metrics
 
 __all__ = ["any_provider_set", "configured_meter_provider", "configured_provider"]
 
+#: Whether this API keeps its providers in the globals read here (else: unknown, ask the getters).
+_GLOBALS_UNKNOWN = not (hasattr(trace, "_TRACER_PROVIDER") and hasattr(_metrics_globals, "_METER_PROVIDER"))
 # OpenTelemetry loads a provider named in the environment at the first get_*_provider().
 _TRACER_PROVIDER_IN_ENVIRONMENT = OTEL_PYTHON_TRACER_PROVIDER in os.environ
 _METER_PROVIDER_IN_ENVIRONMENT = OTEL_PYTHON_METER_PROVIDER in os.environ
@@ -37,10 +39,11 @@ _meter_provider: MeterProvider | None = None
 
 def any_provider_set() -> bool:
     """Whether a tracer or meter provider is set (or named in the environment, so set at the first
-    get): False means nothing to trace or measure into, known at the cost of one call."""
+    get): False means nothing to trace or measure into, known from two globals on every call."""
     return (
-        getattr(trace, "_TRACER_PROVIDER", trace) is not None
-        or getattr(_metrics_globals, "_METER_PROVIDER", _metrics_globals) is not None
+        _GLOBALS_UNKNOWN
+        or trace._TRACER_PROVIDER is not None
+        or _metrics_globals._METER_PROVIDER is not None
         or _PROVIDER_IN_ENVIRONMENT
     )
 
@@ -49,7 +52,7 @@ def configured_provider() -> TracerProvider | None:
     """The SDK's tracer provider; None while OpenTelemetry has only its proxy (no span is made)."""
     global _provider
     if _provider is None and (
-        getattr(trace, "_TRACER_PROVIDER", trace) is not None or _TRACER_PROVIDER_IN_ENVIRONMENT
+        _GLOBALS_UNKNOWN or trace._TRACER_PROVIDER is not None or _TRACER_PROVIDER_IN_ENVIRONMENT
     ):
         provider = trace.get_tracer_provider()
         _provider = None if isinstance(provider, ProxyTracerProvider) else provider
@@ -60,8 +63,7 @@ def configured_meter_provider() -> MeterProvider | None:
     """The SDK's meter provider; None while OpenTelemetry has only its proxy (nothing is recorded)."""
     global _meter_provider
     if _meter_provider is None and (
-        getattr(_metrics_globals, "_METER_PROVIDER", _metrics_globals) is not None
-        or _METER_PROVIDER_IN_ENVIRONMENT
+        _GLOBALS_UNKNOWN or _metrics_globals._METER_PROVIDER is not None or _METER_PROVIDER_IN_ENVIRONMENT
     ):
         provider = metrics.get_meter_provider()
         # The API's proxy class is private, so known by name (were it renamed, calls would record

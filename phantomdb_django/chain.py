@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from phantomdb.chain import Link
 
-from .cache.link import cache_link
+from .cache.link import CacheOutcome, cache_link
 from .cache.settings import parse_cache_settings, resolved_coherence
 from .cache.store import store_for
 from .call_log import CallLog
@@ -32,7 +32,8 @@ def chain_links(wrapper: Any, url: str) -> list[Link]:
     wrapper.query_cache = (
         store_for(wrapper.alias, cache, resolved_coherence(cache)) if cache.enabled else None
     )
-    cache_links = [cache_link(wrapper.query_cache, database)] if cache.enabled else []
+    outcome = CacheOutcome() if cache.enabled else None
+    cache_links = [cache_link(wrapper.query_cache, database, outcome)] if outcome is not None else []
     telemetry = parse_telemetry_settings(wrapper.alias, options.get("TELEMETRY"))
     metrics = metrics_for(telemetry.metric_prefix, telemetry.buckets) if telemetry.metrics else None
     if metrics is not None and telemetry.metrics_port is not None:
@@ -46,6 +47,7 @@ def chain_links(wrapper: Any, url: str) -> list[Link]:
         "server": (address.hostname or "", address.port),
         "settings": telemetry,
         "store": wrapper.query_cache,
+        "cache_outcome": outcome,
     }
     if telemetry.cache_hit_spans or not cache.enabled:
         return [telemetry_link(**bound, metrics=metrics, spans=telemetry.tracing), *cache_links, CallLog]

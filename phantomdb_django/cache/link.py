@@ -27,13 +27,23 @@ caching_disabled: contextvars.ContextVar[bool] = contextvars.ContextVar(
     "phantomdb_caching_disabled", default=False
 )
 
-#: What the cache did with the call running in this context: ``hit``, ``miss`` or ``bypass``
-#: (every write, and every call when there is no cache). Telemetry reports it.
-cache_outcome: contextvars.ContextVar[str] = contextvars.ContextVar(
-    "phantomdb_cache_outcome", default="bypass"
-)
-
 HIT, MISS, BYPASS = "hit", "miss", "bypass"
+
+
+class CacheOutcome:
+    """What the cache did with a connection's call in flight: ``hit``, ``miss`` or ``bypass``
+    (every write, and every read it passed by). Telemetry reports it.
+
+    One per connection, shared by its cache and telemetry links: a connection
+    runs one call at a time, so a slot is enough (a context variable cost a
+    cached call four times as much).
+    """
+
+    __slots__ = ("value",)
+
+    def __init__(self) -> None:
+        self.value = BYPASS
+
 
 _READS = frozenset({calls.SELECT, calls.QUERY})
 _SERVER_WRITES = frozenset({calls.CREATE_DATABASE, calls.DROP_DATABASE, calls.CLONE_DATABASE})
@@ -49,9 +59,11 @@ class QueryCache:
         store: QueryCacheStore,
         database: str,
         written: dict[str, set[str] | None],
+        outcome: CacheOutcome,
     ):
         self.next_execute = next_execute
         self.store = store
+        self.outcome = outcome
         self.database = database
         # Tables each open transaction of the connection wrote (None: unknown ones),
         # invalidated at its commit; owned by the connection, so it outlives a rebuilt chain.
@@ -101,9 +113,9 @@ class QueryCache:
             store.count_bypass("unhashable")
             return self.next_execute(call, params, transaction)
         if hit is not None:
-            cache_outcome.set(HIT)
+            self.outcome.value = HIT
             return hit
-        cache_outcome.set(MISS)
+        self.outcome.value = MISS
         result = self.next_execute(call, params, transaction)
         store.fill(key, tokens, result, ttl)
         return result
@@ -156,11 +168,11 @@ class QueryCache:
             self.store.invalidate(self.database, tables, "commit")
 
 
-def cache_link(store: QueryCacheStore, database: str) -> Any:
-    """The link factory of ``store`` for one connection to ``database``."""
+def cache_link(store: QueryCacheStore, database: str, outcome: CacheOutcome) -> Any:
+    """The link factory of ``store`` for one connection to ``database``, saying what it did in ``outcome``."""
     written: dict[str, set[str] | None] = {}
 
     def link(next_execute: Execute) -> QueryCache:
-        return QueryCache(next_execute, store=store, database=database, written=written)
+        return QueryCache(next_execute, store=store, database=database, written=written, outcome=outcome)
 
     return link

@@ -31,7 +31,7 @@ from phantomdb.client import Result
 from phantomdb.errors import ERROR_CODES
 from phantomdb.otel import any_provider_set, configured_provider
 
-from ..cache.link import BYPASS, HIT, cache_outcome
+from ..cache.link import BYPASS, HIT, CacheOutcome
 from .meters import Instruments, otel_instruments
 from .metrics import MULTIPROCESS, Metrics, Record, recorder
 from .propagation import outgoing_trace_context, trace_context_headers
@@ -144,6 +144,7 @@ class CallTelemetry:
         spans: bool,
         inside_cache: bool = False,
         store: Any,
+        cache_outcome: CacheOutcome | None,
         shapes: dict[Call, Shape],
         transactions: dict[str, OpenTransaction],
     ):
@@ -156,9 +157,11 @@ class CallTelemetry:
         # Placed after the cache (hit spans off): the cache has already said what it did.
         self.inside_cache = inside_cache
         self.store = store
-        # Whether this link starts the cache's outcome afresh for each call (a link inside the
-        # cache reads what the cache said; without a cache there is nothing to read).
-        self._outermost_with_cache = store is not None and not inside_cache
+        # What the cache did with the call (None: no cache, every call is a bypass).
+        self.cache_outcome = cache_outcome
+        # The outcome this link starts afresh for each call (a link inside the cache reads what
+        # the cache said).
+        self._resets_outcome = None if inside_cache else cache_outcome
         self._shapes = shapes
         self._transactions = transactions
         self._server_attributes: dict[str, Any] = {"server.address": server[0]}
@@ -195,51 +198,59 @@ class CallTelemetry:
         )
 
     def _run(self, call: Call, params: Params, transaction: str | None, sdk: Sdk, context: Any) -> Result:
+        """The call, measured and, when tracing, in its span: the whole of it in one frame, since
+        with no SDK the metrics are all telemetry costs a call."""
         shape = self._shapes.get(call) or self._shape(call)
         span = context_token = traceparent = None
-        tracer = sdk.tracer
-        if tracer is not None:
-            attributes = shape.attributes
-            if call.operation == calls.BATCH and params is not None and len(params) >= 2:
-                attributes = {**attributes, "db.operation.batch.size": len(params)}
-            span = tracer.start_span(
-                shape.summary, context=context, kind=SpanKind.CLIENT, attributes=attributes
-            )
-            span_context = span.get_span_context()
-            headers = trace_context_headers(span_context)
-            context_token = outgoing_trace_context.set(headers)
-            if span_context.trace_flags.sampled and not MULTIPROCESS:
-                traceparent = headers["traceparent"]  # the exemplar of this call's measurements
-        outcome_token = cache_outcome.set(BYPASS) if self._outermost_with_cache else None
+        if sdk.tracer is not None:
+            span, context_token, traceparent = self._start_span(sdk.tracer, shape, call, params, context)
+        if (fresh_outcome := self._resets_outcome) is not None:
+            fresh_outcome.value = BYPASS
+        error: BaseException | None = None
         started = perf_counter()
         try:
             result = self.next_execute(call, params, transaction)
+            return result
         except BaseException as exc:
-            duration = perf_counter() - started
-            outcome = self._reset(outcome_token, context_token)
-            error_type = self._failed(span, outcome, exc)
-            if self.metrics is not None:
-                self._measure(shape, sdk, span, traceparent, duration, outcome, error_type, None)
+            error = exc
             raise
-        duration = perf_counter() - started
-        outcome = self._reset(outcome_token, context_token)
-        # A streamed result's rows are not known yet when its call returns.
-        rows = len(result.rows) if result.columns and result.stream is None else None
-        if span is not None:
-            self._end_span(span, outcome, rows)
-        if self.metrics is not None:
-            self._measure(shape, sdk, span, traceparent, duration, outcome, "", rows)
-        return result
+        finally:
+            duration = perf_counter() - started
+            outcome = BYPASS if self.cache_outcome is None else self.cache_outcome.value
+            if context_token is not None:
+                outgoing_trace_context.reset(context_token)
+            rows = error_type = None
+            if error is not None:
+                error_type = self._failed(span, outcome, error)
+            elif result.columns and result.stream is None:  # a streamed result's rows come later
+                rows = len(result.rows)
+            if span is not None and error is None:
+                self._end_span(span, outcome, rows)
+            if self.metrics is not None:
+                series = shape.series.get((outcome, error_type or ""))
+                if series is None or (rows is not None and not series.with_rows):
+                    series = self._bind(shape, outcome, error_type or "", with_rows=rows is not None)
+                series.record(duration, rows, traceparent)
+                if sdk.instruments is not None:
+                    self._measure_otel(sdk.instruments, series, span, duration, rows)
+                if self._gauges is not None and shape.reads_only and outcome != HIT:  # a hit changes none
+                    self._cache_gauges()
 
-    def _reset(self, outcome_token: Any, context_token: Any) -> str:
-        """The cache's outcome of the call; this call's context variables back as they were."""
-        # Without a cache every call is a bypass (another alias's cache may have left its outcome).
-        outcome = cache_outcome.get() if self.store is not None else BYPASS
-        if outcome_token is not None:
-            cache_outcome.reset(outcome_token)
-        if context_token is not None:
-            outgoing_trace_context.reset(context_token)
-        return outcome
+    def _start_span(
+        self, tracer: Tracer, shape: Shape, call: Call, params: Params, context: Any
+    ) -> tuple[Any, Any, str | None]:
+        """The call's span, its trace context set for the requests; the traceparent of its exemplar."""
+        attributes = shape.attributes
+        if call.operation == calls.BATCH and params is not None and len(params) >= 2:
+            attributes = {**attributes, "db.operation.batch.size": len(params)}
+        span = tracer.start_span(shape.summary, context=context, kind=SpanKind.CLIENT, attributes=attributes)
+        span_context = span.get_span_context()
+        headers = trace_context_headers(span_context)
+        context_token = outgoing_trace_context.set(headers)
+        traceparent = None
+        if span_context.trace_flags.sampled and not MULTIPROCESS:
+            traceparent = headers["traceparent"]  # the exemplar of this call's measurements
+        return span, context_token, traceparent
 
     def _failed(self, span: Any, outcome: str, error: BaseException) -> str:
         """End the span of a call that raised ``error``, count a lost connection; the error's type."""
@@ -267,31 +278,15 @@ class CallTelemetry:
                 span.set_attribute("db.response.returned_rows", rows)
         span.end()
 
-    def _measure(
-        self,
-        shape: Shape,
-        sdk: Sdk,
-        span: Any,
-        traceparent: str | None,
-        duration: float,
-        outcome: str,
-        error_type: str,
-        rows: int | None,
+    def _measure_otel(
+        self, instruments: Instruments, series: Series, span: Any, duration: float, rows: int | None
     ) -> None:
-        """Record one call in the duration and rows histograms and, for a read, the cache's counts."""
-        series = shape.series.get((outcome, error_type))
-        if series is None or (rows is not None and not series.with_rows):
-            series = self._bind(shape, outcome, error_type, with_rows=rows is not None)
-        series.record(duration, rows, traceparent)
-        instruments = sdk.instruments
-        if instruments is not None:
-            # The span as the measurements' context: the SDK's exemplars link to it.
-            context = trace.set_span_in_context(span) if span is not None else None
-            instruments.duration.record(duration, series.attributes, context)
-            if rows is not None:
-                instruments.returned_rows.record(rows, series.attributes, context)
-        if self._gauges is not None and shape.reads_only and outcome != HIT:  # a hit changes none
-            self._cache_gauges()
+        """The call through the Meter API too, the span as the measurements' context (the SDK's
+        exemplars link to it)."""
+        context = trace.set_span_in_context(span) if span is not None else None
+        instruments.duration.record(duration, series.attributes, context)
+        if rows is not None:
+            instruments.returned_rows.record(rows, series.attributes, context)
 
     def _bind(self, shape: Shape, outcome: str, error_type: str, *, with_rows: bool) -> Series:
         metrics = self.metrics

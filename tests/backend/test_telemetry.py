@@ -440,8 +440,9 @@ def test_a_recorder_records_exactly_what_prometheus_client_records() -> None:
         rows = Histogram("r", "r", ["a"], buckets=(0, 1, 5), registry=registry).labels("x")
         requests = Counter("c", "c", ["a"], registry=registry).labels("x")
         record = recorder(duration, rows, requests)
-        # Bounds themselves included; None: rows not known.
-        for seconds, returned in ((0, 0), (0.0005, 1), (0.001, None), (0.0011, 3), (0.01, 5), (7, 9)):
+        # Bounds themselves included; None: rows not known; 500 rows: past the recorder's table.
+        calls = ((0, 0), (0.0005, 1), (0.001, None), (0.0011, 3), (0.01, 5), (7, 9), (0.003, 500))
+        for seconds, returned in calls:
             if fast:
                 record(seconds, returned, None)
             else:
@@ -461,7 +462,7 @@ def test_a_recorder_records_exactly_what_prometheus_client_records() -> None:
         return [line for line in lines if "_created" not in line]
 
     fast = exposition(fast=True)
-    assert 'h_seconds_bucket{a="x",le="0.01"} 6.0 # {span_id="b7ad6b7169203331"' in "\n".join(fast)
+    assert 'h_seconds_bucket{a="x",le="0.01"} 7.0 # {span_id="b7ad6b7169203331"' in "\n".join(fast)
     assert fast == exposition(fast=False)
 
 
