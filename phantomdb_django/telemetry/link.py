@@ -33,7 +33,7 @@ from phantomdb.otel import any_provider_set, configured_provider
 
 from ..cache.link import BYPASS, HIT, CacheOutcome
 from .meters import Instruments, otel_instruments
-from .metrics import MULTIPROCESS, Metrics, Record, recorder
+from .metrics import MULTIPROCESS, CacheSeries, Metrics, Record, recorder
 from .propagation import outgoing_trace_context, trace_context_headers
 from .settings import TelemetrySettings
 
@@ -167,17 +167,11 @@ class CallTelemetry:
         self._server_attributes: dict[str, Any] = {"server.address": server[0]}
         if server[1] is not None:
             self._server_attributes["server.port"] = server[1]
-        self._evictions_seen = 0
-        self._shared_errors_seen = 0
-        self._gauges: tuple[Any, Any, Any] | None = None
+        self._cache_series: CacheSeries | None = None
         if metrics is not None:
             metrics.initialize(alias, with_cache=store is not None)
             if store is not None:
-                self._gauges = (
-                    metrics.cache_entries.labels(alias),
-                    metrics.cache_evictions.labels(alias),
-                    metrics.cache_shared_errors.labels(alias),
-                )
+                self._cache_series = metrics.cache_series(alias, store)
 
     # -- one call ----------------------------------------------------------------------
 
@@ -233,8 +227,8 @@ class CallTelemetry:
                 series.record(duration, rows, traceparent)
                 if sdk.instruments is not None:
                     self._measure_otel(sdk.instruments, series, span, duration, rows)
-                if self._gauges is not None and shape.reads_only and outcome != HIT:  # a hit changes none
-                    self._cache_gauges()
+                if self._cache_series is not None and shape.reads_only and outcome != HIT:
+                    self._cache_series.update()  # a hit changes no count
 
     def _start_span(
         self, tracer: Tracer, shape: Shape, call: Call, params: Params, context: Any
@@ -315,18 +309,6 @@ class CallTelemetry:
                 attributes["db.response.status_code"] = error_type
         series = shape.series[outcome, error_type] = Series(record, with_rows, attributes)
         return series
-
-    def _cache_gauges(self) -> None:
-        assert self._gauges is not None
-        entries, evictions, shared_errors = self._gauges
-        stats = self.store.counters()
-        entries.set(stats["entries"])
-        if stats["evictions"] > self._evictions_seen:
-            evictions.inc(stats["evictions"] - self._evictions_seen)
-            self._evictions_seen = stats["evictions"]
-        if stats["shared_errors"] > self._shared_errors_seen:
-            shared_errors.inc(stats["shared_errors"] - self._shared_errors_seen)
-            self._shared_errors_seen = stats["shared_errors"]
 
     # -- transactions --------------------------------------------------------------------
 

@@ -95,6 +95,8 @@ class Metrics:
             "Calls that could not reach the server or lost it.",
             ["alias", "error_type"],
         )
+        # Per query cache store (one per alias and process): its series, shared by every connection.
+        self._cache_series: dict[Any, CacheSeries] = {}
         post_invalidation.connect(self._invalidated, weak=False)
 
     def initialize(self, alias: str, *, with_cache: bool) -> None:
@@ -109,11 +111,53 @@ class Metrics:
             self.cache_shared_errors.labels(alias)
             self.cache_entries.labels(alias)
 
+    def cache_series(self, alias: str, store: Any) -> CacheSeries:
+        """The cache series of ``store`` (the query cache of ``alias``), one per store and process."""
+        with _lock:
+            series = self._cache_series.get(store)
+            if series is None:
+                series = self._cache_series[store] = CacheSeries(self, alias, store)
+            return series
+
     def _invalidated(
         self, sender: Any, alias: str, tables: tuple[str, ...] | None, reason: str, **kwargs: Any
     ) -> None:
         for table in tables or ("*",):
             self.cache_invalidations.labels(alias, table, reason).inc()
+
+
+class CacheSeries:
+    """``phantomdb_cache_entries``, ``_evictions_total`` and ``_shared_errors_total`` of one store.
+
+    The store counts; these follow its counts, once per store however many
+    connections update them (each connection counting the store's evictions
+    since it opened would count them again). The entries gauge is read from
+    the store when scraped; multiprocess mode, where another process reads
+    the values, sets it at each update.
+    """
+
+    def __init__(self, metrics: Metrics, alias: str, store: Any):
+        self.store = store
+        self.entries = metrics.cache_entries.labels(alias)
+        self.evictions = metrics.cache_evictions.labels(alias)
+        self.shared_errors = metrics.cache_shared_errors.labels(alias)
+        self._evictions_seen = self._shared_errors_seen = 0
+        self._lock = threading.Lock()
+        if not MULTIPROCESS:
+            self.entries.set_function(lambda: store.counters()["entries"])
+
+    def update(self) -> None:
+        """Follow the store's counts (after a call that may have filled or evicted an entry)."""
+        counts = self.store.counters()
+        with self._lock:
+            if MULTIPROCESS:
+                self.entries.set(counts["entries"])
+            if counts["evictions"] > self._evictions_seen:
+                self.evictions.inc(counts["evictions"] - self._evictions_seen)
+                self._evictions_seen = counts["evictions"]
+            if counts["shared_errors"] > self._shared_errors_seen:
+                self.shared_errors.inc(counts["shared_errors"] - self._shared_errors_seen)
+                self._shared_errors_seen = counts["shared_errors"]
 
 
 #: Records one call: its duration in seconds, the rows it returned (None: not known) and the

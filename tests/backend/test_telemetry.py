@@ -11,6 +11,7 @@ import contextlib
 import functools
 import logging
 import re
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -318,6 +319,34 @@ def test_metrics_count_a_known_workload(spans) -> None:
     assert delta("phantomdb_transactions_total", alias="default", outcome="rollback") == 1
     assert delta("phantomdb_cache_invalidations_total", alias="default", table="users", reason="write") == 1
     assert delta("db_client_response_returned_rows_count", **select) == 2
+
+
+def test_the_cache_series_follow_the_store_once_however_many_connections_saw_it(phantom: Phantom) -> None:
+    from django.db import connections
+
+    def read(alias: str, ages: range) -> None:
+        for age in ages:
+            list(User.objects.using(alias).filter(age=age))
+        connections[alias].close()  # the next reads are a new connection's (CONN_MAX_AGE 0)
+
+    with extra_database(
+        "small_cache", HOST=phantom.url, NAME=phantom.database, OPTIONS={"CACHE": {"MAXSIZE": 2}}
+    ) as wrapper:
+        alias = wrapper.alias
+        read(alias, range(1000, 1003))
+        store = cache._store(alias)
+        evicted = store.counters()["evictions"]
+        scraped = total(scrape(), "phantomdb_cache_evictions_total", alias=alias)
+        another_thread = threading.Thread(target=read, args=(alias, range(2000, 2003)))
+        another_thread.start()
+        another_thread.join()
+        read(alias, range(3000, 3003))
+        text = scrape()
+        assert store.counters()["evictions"] - evicted == 6  # every read past the first two evicted one
+        assert total(text, "phantomdb_cache_evictions_total", alias=alias) - scraped == 6
+        assert total(text, "phantomdb_cache_entries", alias=alias) == 2
+        cache.clear(using=alias)
+        assert total(scrape(), "phantomdb_cache_entries", alias=alias) == 0  # read when scraped
 
 
 def test_openmetrics_carries_the_trace_id_of_a_finished_span_as_an_exemplar(
