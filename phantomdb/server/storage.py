@@ -103,14 +103,15 @@ def connect(path: Path, settings: Settings) -> StorageConnection:
         factory=StorageConnection,
     )
     try:
+        # No value (randomblob(10**9), a huge REPEAT) can outgrow what a response may hold; set
+        # first, since LPAD, RPAD and REPEAT take it as theirs (else they build a gigabyte first).
+        conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, settings.max_response_bytes)
         # The function library (its case-sensitive, deterministic LIKE included) must
         # be there before a statement reads the schema: generated columns, CHECK
         # constraints and indexes may call it.
         register_functions(conn, regexp_timeout=settings.statement_timeout)
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute(f"PRAGMA synchronous = {settings.durability.upper()}")
-        # No value (randomblob(10**9), a huge REPEAT) can outgrow what a response may hold.
-        conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, settings.max_response_bytes)
     except BaseException:
         conn.close()
         raise

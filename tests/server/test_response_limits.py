@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import http.client
 import json
+import re
 import socket
 import time
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -34,11 +36,26 @@ def test_a_deeply_nested_typed_value_is_a_4xx(api: Api, db: str) -> None:
     assert 400 <= rows.status_code < 500
 
 
-def test_a_value_larger_than_the_limit_is_refused_before_it_is_built(small_api: Api, small_db: str) -> None:
-    response = small_api.post(f"/databases/{small_db}/query", json={"query": "SELECT randomblob(200000000)"})
-    assert "--max-response-bytes" in assert_error(response, 400, "data_error")
-    response = small_api.post(f"/databases/{small_db}/query", json={"query": "SELECT REPEAT('x', 200000)"})
-    assert_error(response, 400, "data_error")
+def peak_memory(server: ServerProcess) -> int:
+    """The server process's peak resident memory, in bytes (Linux: VmHWM)."""
+    status = Path(f"/proc/{server.process.pid}/status").read_text()
+    return int(re.search(r"^VmHWM:\s+(\d+) kB", status, re.MULTILINE)[1]) * 1024  # type: ignore[index]
+
+
+def test_a_value_larger_than_the_limit_is_refused_before_it_is_built(
+    small_server: ServerProcess, small_api: Api, small_db: str
+) -> None:
+    peak = peak_memory(small_server)
+    for query in (
+        "SELECT randomblob(200000000)",
+        "SELECT REPEAT('x', 1000000000)",
+        "SELECT LPAD('x', 1000000000, 'y')",
+        "SELECT RPAD('x', 1000000000, 'y')",
+    ):
+        response = small_api.post(f"/databases/{small_db}/query", json={"query": query})
+        assert "--max-response-bytes" in assert_error(response, 400, "data_error"), query
+    # Built, any one of them would have taken the server past a gigabyte.
+    assert peak_memory(small_server) - peak < 100_000_000
 
 
 def test_a_response_larger_than_the_limit_is_refused(small_api: Api, small_db: str) -> None:
