@@ -35,8 +35,8 @@ class CacheOutcome:
     (every write, and every read it passed by). Telemetry reports it.
 
     One per connection, shared by its cache and telemetry links: a connection
-    runs one call at a time, so a slot is enough (a context variable cost a
-    cached call four times as much).
+    runs one call at a time, so a slot is enough (a context variable's set,
+    get and reset cost ten times as much: 3,900 instructions a call).
     """
 
     __slots__ = ("value",)
